@@ -1,0 +1,299 @@
+"""Run one k6 scenario against one target, with everything bounded and cleaned up.
+
+    python -m loadtest.run --scenario load --target local
+    python -m loadtest.run --scenario smoke --target url --base-url http://127.0.0.1:8080
+
+``local`` starts the Docker-free API Gateway + Lambda emulator, ``server`` the self-hosted server,
+each on a free loopback port in its own process group; ``url`` uses a target that is already
+running (``BASE_URL``). k6 runs under a wall-clock limit; whatever happens (k6 fails, the limit
+hits, Ctrl-C, SIGTERM) the target's whole process group is stopped before the runner returns.
+Results land in ``loadtest/results/<time>-<scenario>-<target>/``: k6's summary export, its CSV
+metrics, the target's log, ``run.json`` and the markdown + PNG report. The exit code is k6's
+(99 means a threshold failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from loadtest.k6bin import K6Error, find_k6
+
+LOADTEST_DIR = Path(__file__).resolve().parent
+REPO_ROOT = LOADTEST_DIR.parent
+SCENARIOS = ("smoke", "load", "stress", "spike", "soak")
+TARGETS = ("local", "server", "url")
+# Wall-clock ceiling per scenario (seconds) on top of what k6 bounds itself: the runner never hangs.
+SCENARIO_LIMITS = {"smoke": 90, "load": 240, "stress": 300, "spike": 180}
+SOAK_MARGIN = 180
+# Only the tags the report needs: k6 writes a line per sample, fewer tags mean less k6 CPU.
+SYSTEM_TAGS = "status,method,name,scenario,expected_response,error_code,check"
+
+
+class RunError(RuntimeError):
+    """The run cannot start or its target cannot be reached (the message says why)."""
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    name: str
+    command: list[str]
+    base_url: str
+    ready_path: str
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def target_spec(target: str, port: int, python: str) -> TargetSpec:
+    """The command that serves ``target`` on 127.0.0.1:``port`` (run from the repository root)."""
+    base_url = f"http://127.0.0.1:{port}"
+    if target == "local":
+        command = [python, "-m", "gateway_emulator", "--host", "127.0.0.1", "--port", str(port)]
+    elif target == "server":
+        command = [python, "-m", "fraud_server", "--host", "127.0.0.1", "--port", str(port)]
+    else:
+        raise RunError(f"target {target!r} is not started by the runner")
+    return TargetSpec(name=target, command=command, base_url=base_url, ready_path="/health")
+
+
+def scenario_limit(scenario: str, environ: dict[str, str]) -> int:
+    if scenario == "soak":
+        from loadtest.durations import duration_seconds
+
+        return int(duration_seconds(environ.get("DURATION", "30m"))) + SOAK_MARGIN
+    if scenario == "load":
+        from loadtest.durations import duration_seconds
+
+        return max(SCENARIO_LIMITS["load"], int(duration_seconds(environ.get("DURATION", "60s"))) + 120)
+    return SCENARIO_LIMITS[scenario]
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float, log_path: Path) -> float:
+    """Poll ``url`` until it answers 200; return the seconds it took. Fails fast if the process dies."""
+    started = time.monotonic()
+    deadline = started + timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RunError(f"the target exited with code {process.returncode} before it was ready:\n{tail(log_path)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+                last = f"status {response.status}"
+        except (urllib.error.URLError, OSError) as exc:
+            last = str(exc)
+        time.sleep(0.2)
+    raise RunError(f"{url} was not ready after {timeout:.0f}s ({last}):\n{tail(log_path)}")
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stop_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after ``grace`` seconds."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    # The leader may be gone while children it started live on in the group: kill them too.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def started_target(spec: TargetSpec, log: IO[bytes], log_path: Path, ready_timeout: float) -> Iterator[float]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    process = subprocess.Popen(
+        spec.command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
+    try:
+        yield wait_ready(spec.base_url + spec.ready_path, process, ready_timeout, log_path)
+    finally:
+        stop_group(process)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
+    raise _Interrupted(signal.Signals(signum).name)
+
+
+def run_k6(command: list[str], limit: float, env: dict[str, str], log: IO[bytes]) -> tuple[int, bool]:
+    """Run k6 in its own process group; SIGINT it at ``limit`` (k6 then stops and writes its summary)."""
+    process = subprocess.Popen(command, cwd=LOADTEST_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    timed_out = False
+    try:
+        try:
+            process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+    finally:
+        if process.poll() is None:  # interrupted while waiting
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+    return process.returncode, timed_out
+
+
+def parse_env_pairs(pairs: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise RunError(f"-e expects NAME=value, got {pair!r}")
+        result[key] = value
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run a k6 scenario against a local target (bounded, no orphans).")
+    parser.add_argument("--scenario", choices=SCENARIOS, default="smoke")
+    parser.add_argument("--target", choices=TARGETS, default="local")
+    parser.add_argument("--base-url", default=os.environ.get("BASE_URL", ""), help="for --target url")
+    parser.add_argument("--results", type=Path, default=LOADTEST_DIR / "results")
+    parser.add_argument("--ready-timeout", type=float, default=90.0)
+    parser.add_argument("-e", dest="env", action="append", default=[], help="NAME=value passed to k6 (repeatable)")
+    parser.add_argument("--no-report", action="store_true")
+    parser.add_argument("--python", default=sys.executable, help="interpreter that runs a local target")
+    args = parser.parse_args(argv)
+
+    try:
+        k6_env = {**parse_env_pairs(args.env)}
+        payloads = LOADTEST_DIR / "payloads.json"
+        if not payloads.is_file() and "PAYLOADS" not in k6_env:
+            raise RunError(f"{payloads} is missing: run `make loadtest-payloads` (make loadtest does it)")
+        k6 = find_k6()
+        merged_env = {**os.environ, **k6_env}
+        limit = scenario_limit(args.scenario, merged_env)
+    except (RunError, K6Error, ValueError) as exc:
+        print(f"loadtest: {exc}", file=sys.stderr)
+        return 2
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = args.results / f"{stamp}-{args.scenario}-{args.target}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    record: dict[str, object] = {
+        "scenario": args.scenario,
+        "target": args.target,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "k6": {"path": str(k6.path), "source": k6.source, "sha256": k6.sha256, "version": k6.version},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "limit_seconds": limit,
+        "k6_env": k6_env,
+    }
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    code = 2
+    try:
+        with (out_dir / "target.log").open("wb") as target_log, (out_dir / "k6.log").open("wb") as k6_log:
+            with contextlib.ExitStack() as stack:
+                if args.target == "url":
+                    if not args.base_url:
+                        raise RunError("--target url needs --base-url (or BASE_URL)")
+                    base_url = args.base_url
+                else:
+                    spec = target_spec(args.target, free_port(), args.python)
+                    record["target_command"] = spec.command
+                    print(f"loadtest: starting {args.target}: {' '.join(spec.command)}", flush=True)
+                    record["target_ready_seconds"] = round(
+                        stack.enter_context(
+                            started_target(spec, target_log, out_dir / "target.log", args.ready_timeout)
+                        ),
+                        3,
+                    )
+                    base_url = spec.base_url
+                record["base_url"] = base_url
+                command = [
+                    str(k6.path),
+                    "run",
+                    "--no-color",
+                    "--no-usage-report",
+                    "--quiet",
+                    "--address",
+                    "",  # no REST API port: parallel runs must not collide on 6565
+                    "--system-tags",
+                    SYSTEM_TAGS,
+                    "--summary-export",
+                    str(out_dir / "summary.json"),
+                    "--out",
+                    f"csv={out_dir / 'metrics.csv.gz'}",
+                    "-e",
+                    f"BASE_URL={base_url}",
+                    *[arg for key, value in k6_env.items() for arg in ("-e", f"{key}={value}")],
+                    str(LOADTEST_DIR / "scenarios" / f"{args.scenario}.js"),
+                ]
+                record["k6_command"] = command
+                print(f"loadtest: k6 {args.scenario} -> {base_url} (limit {limit}s), output in {out_dir}", flush=True)
+                started = time.monotonic()
+                code, timed_out = run_k6(command, limit, {**os.environ, "K6_NO_USAGE_REPORT": "true"}, k6_log)
+                record["k6_seconds"] = round(time.monotonic() - started, 1)
+                record["k6_exit_code"] = code
+                record["timed_out"] = timed_out
+    except (RunError, K6Error) as exc:
+        record["error"] = str(exc)
+        print(f"loadtest: {exc}", file=sys.stderr)
+        code = 2
+    except (_Interrupted, KeyboardInterrupt) as exc:
+        record["error"] = f"interrupted ({exc or 'SIGINT'})"
+        print("loadtest: interrupted; target and k6 stopped", file=sys.stderr)
+        code = 130
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        record["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        (out_dir / "run.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+    print((out_dir / "k6.log").read_text(encoding="utf-8", errors="replace")[-6000:])
+    if not args.no_report and (out_dir / "metrics.csv.gz").is_file():
+        from loadtest.report import write_report
+
+        report = write_report(out_dir)
+        print(f"loadtest: report {report}")
+    verdict = {0: "thresholds passed", 99: "THRESHOLDS FAILED"}.get(code, f"k6 exit code {code}")
+    print(f"loadtest: {args.scenario} against {args.target}: {verdict}; results in {out_dir}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
