@@ -126,9 +126,7 @@ def compute_figures(samples: pd.DataFrame) -> RunFigures:
 
     # Checks carry the VU's tags, not the request's `name`; setup() runs no check() at all.
     check_rows = samples[samples["metric_name"] == "checks"]
-    checks = {
-        str(name): (int(group["metric_value"].sum()), len(group)) for name, group in check_rows.groupby("check")
-    }
+    checks = {str(name): (int(group["metric_value"].sum()), len(group)) for name, group in check_rows.groupby("check")}
     return RunFigures(
         requests=requests,
         duration_s=span,
@@ -233,7 +231,8 @@ def render_markdown(figures: RunFigures, summary: dict[str, Any], run: dict[str,
             f"- target: `{run.get('base_url', '?')}`; started {run.get('started_at', '?')}",
             f"- k6: {k6.get('version', '?')} ({k6.get('source', '?')}, sha256 `{str(k6.get('sha256', '?'))[:16]}…`)",
             f"- machine: {machine.get('cpus', '?')} CPUs shared by k6 and the target; {machine.get('platform', '?')}",
-            f"- k6 exit code: {run.get('k6_exit_code', '?')}" + (" (hit the runner's time limit)" if run.get("timed_out") else ""),
+            f"- k6 exit code: {run.get('k6_exit_code', '?')}"
+            + (" (hit the runner's time limit)" if run.get("timed_out") else ""),
             "",
         ]
     verdicts = threshold_verdicts(summary)
@@ -260,7 +259,9 @@ def render_markdown(figures: RunFigures, summary: dict[str, Any], run: dict[str,
         lines.append(f"| dropped iterations (k6 had no free VU) | {int(dropped)} |")
     inference = (summary.get("metrics") or {}).get("server_inference_ms") or {}
     if "med" in inference:
-        lines.append(f"| server-reported inference, median / p99 | {inference['med']:.3f} / {inference.get('p(99)', 0):.3f} ms |")
+        lines.append(
+            f"| server-reported inference, median / p99 | {inference['med']:.3f} / {inference.get('p(99)', 0):.3f} ms |"
+        )
     lines += ["", "## Status mix", "", "| outcome | responses | share |", "|---|---|---|"]
     for name in OUTCOMES:
         count = figures.outcomes[name]

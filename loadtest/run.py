@@ -54,6 +54,7 @@ class RunError(RuntimeError):
 class TargetSpec:
     name: str
     command: list[str]
+    env: dict[str, str]
     base_url: str
     ready_path: str
 
@@ -67,13 +68,16 @@ def free_port() -> int:
 def target_spec(target: str, port: int, python: str) -> TargetSpec:
     """The command that serves ``target`` on 127.0.0.1:``port`` (run from the repository root)."""
     base_url = f"http://127.0.0.1:{port}"
+    # Both targets read the model layer from MODEL_DIR (Lambda's /opt/model does not exist here).
+    env = {"MODEL_DIR": os.environ.get("MODEL_DIR") or str(REPO_ROOT / "layers" / "model")}
     if target == "local":
         command = [python, "-m", "gateway_emulator", "--host", "127.0.0.1", "--port", str(port)]
     elif target == "server":
-        command = [python, "-m", "fraud_server", "--host", "127.0.0.1", "--port", str(port)]
+        command = [python, "-m", "selfhosted"]
+        env.update({"HOST": "127.0.0.1", "PORT": str(port)})
     else:
         raise RunError(f"target {target!r} is not started by the runner")
-    return TargetSpec(name=target, command=command, base_url=base_url, ready_path="/health")
+    return TargetSpec(name=target, command=command, env=env, base_url=base_url, ready_path="/health")
 
 
 def scenario_limit(scenario: str, environ: dict[str, str]) -> int:
@@ -119,10 +123,8 @@ def stop_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
     # The leader may be gone while children it started live on in the group: kill them too.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -132,8 +134,7 @@ def stop_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 
 @contextlib.contextmanager
 def started_target(spec: TargetSpec, log: IO[bytes], log_path: Path, ready_timeout: float) -> Iterator[float]:
-    env = dict(os.environ)
-    env.setdefault("PYTHONUNBUFFERED", "1")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
     process = subprocess.Popen(
         spec.command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
     )
@@ -143,12 +144,12 @@ def started_target(spec: TargetSpec, log: IO[bytes], log_path: Path, ready_timeo
         stop_group(process)
 
 
-class _Interrupted(Exception):
+class _InterruptedError(Exception):
     pass
 
 
 def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
-    raise _Interrupted(signal.Signals(signum).name)
+    raise _InterruptedError(signal.Signals(signum).name)
 
 
 def run_k6(command: list[str], limit: float, env: dict[str, str], log: IO[bytes]) -> tuple[int, bool]:
@@ -226,55 +227,56 @@ def main(argv: list[str] | None = None) -> int:
     previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
     code = 2
     try:
-        with (out_dir / "target.log").open("wb") as target_log, (out_dir / "k6.log").open("wb") as k6_log:
-            with contextlib.ExitStack() as stack:
-                if args.target == "url":
-                    if not args.base_url:
-                        raise RunError("--target url needs --base-url (or BASE_URL)")
-                    base_url = args.base_url
-                else:
-                    spec = target_spec(args.target, free_port(), args.python)
-                    record["target_command"] = spec.command
-                    print(f"loadtest: starting {args.target}: {' '.join(spec.command)}", flush=True)
-                    record["target_ready_seconds"] = round(
-                        stack.enter_context(
-                            started_target(spec, target_log, out_dir / "target.log", args.ready_timeout)
-                        ),
-                        3,
-                    )
-                    base_url = spec.base_url
-                record["base_url"] = base_url
-                command = [
-                    str(k6.path),
-                    "run",
-                    "--no-color",
-                    "--no-usage-report",
-                    "--quiet",
-                    "--address",
-                    "",  # no REST API port: parallel runs must not collide on 6565
-                    "--system-tags",
-                    SYSTEM_TAGS,
-                    "--summary-export",
-                    str(out_dir / "summary.json"),
-                    "--out",
-                    f"csv={out_dir / 'metrics.csv.gz'}",
-                    "-e",
-                    f"BASE_URL={base_url}",
-                    *[arg for key, value in k6_env.items() for arg in ("-e", f"{key}={value}")],
-                    str(LOADTEST_DIR / "scenarios" / f"{args.scenario}.js"),
-                ]
-                record["k6_command"] = command
-                print(f"loadtest: k6 {args.scenario} -> {base_url} (limit {limit}s), output in {out_dir}", flush=True)
-                started = time.monotonic()
-                code, timed_out = run_k6(command, limit, {**os.environ, "K6_NO_USAGE_REPORT": "true"}, k6_log)
-                record["k6_seconds"] = round(time.monotonic() - started, 1)
-                record["k6_exit_code"] = code
-                record["timed_out"] = timed_out
+        with (
+            (out_dir / "target.log").open("wb") as target_log,
+            (out_dir / "k6.log").open("wb") as k6_log,
+            contextlib.ExitStack() as stack,
+        ):
+            if args.target == "url":
+                if not args.base_url:
+                    raise RunError("--target url needs --base-url (or BASE_URL)")
+                base_url = args.base_url
+            else:
+                spec = target_spec(args.target, free_port(), args.python)
+                record["target_command"] = spec.command
+                print(f"loadtest: starting {args.target}: {' '.join(spec.command)}", flush=True)
+                record["target_ready_seconds"] = round(
+                    stack.enter_context(started_target(spec, target_log, out_dir / "target.log", args.ready_timeout)),
+                    3,
+                )
+                base_url = spec.base_url
+            record["base_url"] = base_url
+            command = [
+                str(k6.path),
+                "run",
+                "--no-color",
+                "--no-usage-report",
+                "--quiet",
+                "--address",
+                "",  # no REST API port: parallel runs must not collide on 6565
+                "--system-tags",
+                SYSTEM_TAGS,
+                "--summary-export",
+                str(out_dir / "summary.json"),
+                "--out",
+                f"csv={out_dir / 'metrics.csv.gz'}",
+                "-e",
+                f"BASE_URL={base_url}",
+                *[arg for key, value in k6_env.items() for arg in ("-e", f"{key}={value}")],
+                str(LOADTEST_DIR / "scenarios" / f"{args.scenario}.js"),
+            ]
+            record["k6_command"] = command
+            print(f"loadtest: k6 {args.scenario} -> {base_url} (limit {limit}s), output in {out_dir}", flush=True)
+            started = time.monotonic()
+            code, timed_out = run_k6(command, limit, {**os.environ, "K6_NO_USAGE_REPORT": "true"}, k6_log)
+            record["k6_seconds"] = round(time.monotonic() - started, 1)
+            record["k6_exit_code"] = code
+            record["timed_out"] = timed_out
     except (RunError, K6Error) as exc:
         record["error"] = str(exc)
         print(f"loadtest: {exc}", file=sys.stderr)
         code = 2
-    except (_Interrupted, KeyboardInterrupt) as exc:
+    except (_InterruptedError, KeyboardInterrupt) as exc:
         record["error"] = f"interrupted ({exc or 'SIGINT'})"
         print("loadtest: interrupted; target and k6 stopped", file=sys.stderr)
         code = 130
@@ -286,10 +288,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print((out_dir / "k6.log").read_text(encoding="utf-8", errors="replace")[-6000:])
     if not args.no_report and (out_dir / "metrics.csv.gz").is_file():
-        from loadtest.report import write_report
+        from loadtest.report import ReportError, write_report
 
-        report = write_report(out_dir)
-        print(f"loadtest: report {report}")
+        try:
+            print(f"loadtest: report {write_report(out_dir)}")
+        except ReportError as exc:  # e.g. k6 stopped in setup(): nothing to plot, the log says why
+            print(f"loadtest: no report: {exc}")
     verdict = {0: "thresholds passed", 99: "THRESHOLDS FAILED"}.get(code, f"k6 exit code {code}")
     print(f"loadtest: {args.scenario} against {args.target}: {verdict}; results in {out_dir}")
     return code

@@ -205,6 +205,12 @@ export function thresholds(defaults) {
   return result;
 }
 
+// At most MAX_DROPPED_SHARE (default 1 %) of a constant-rate run's iterations may be dropped.
+export function droppedThreshold(rate, duration) {
+  const share = boundedNumber('MAX_DROPPED_SHARE', 0.01, 0, 1);
+  return { dropped_iterations: [`count<=${Math.floor(rate * durationSeconds(duration) * share)}`] };
+}
+
 export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'p(99.9)', 'count'];
 
 // 429 is an expected answer for k6's own http_req_failed too; our `errors` metric is the judge.
