@@ -38,6 +38,22 @@ DEAD_PATHS = {
     "numpy/_core/_*_tests.*.so": "C-level test modules",
     "numpy/random": "random generators (lazy in numpy; nothing in the serving path draws numbers)",
     "numpy/testing": "numpy's own test helpers (lazy; imported only by tests)",
+    "numpy/ma": "masked arrays (lazy in numpy, unused here)",
+    "numpy/polynomial": "polynomial classes (lazy in numpy, unused here)",
+    "numpy/fft": "FFT (lazy in numpy, unused here)",
+    # Powertools: the function uses Logger, Metrics and Tracer; FastAPI routes, not Powertools'.
+    "aws_lambda_powertools/event_handler": "Powertools' own HTTP router and bundled Swagger UI",
+    "aws_lambda_powertools/utilities/auth_alpha": "unused utility",
+    "aws_lambda_powertools/utilities/batch": "unused utility (SQS/Kinesis batches)",
+    "aws_lambda_powertools/utilities/circuit_breaker": "unused utility",
+    "aws_lambda_powertools/utilities/data_masking": "unused utility (needs aws-encryption-sdk)",
+    "aws_lambda_powertools/utilities/feature_flags": "unused utility (needs AppConfig/boto3)",
+    "aws_lambda_powertools/utilities/idempotency": "unused utility (needs DynamoDB/boto3)",
+    "aws_lambda_powertools/utilities/kafka": "unused utility (needs avro/protobuf schemas)",
+    "aws_lambda_powertools/utilities/parameters": "unused utility (needs SSM/Secrets Manager)",
+    "aws_lambda_powertools/utilities/parser": "unused utility (event models)",
+    "aws_lambda_powertools/utilities/streaming": "unused utility (S3 streaming)",
+    "aws_lambda_powertools/utilities/validation": "unused utility (needs fastjsonschema)",
 }
 
 # File suffixes never read at run time.
