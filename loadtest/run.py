@@ -133,13 +133,16 @@ def stop_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def started_target(spec: TargetSpec, log: IO[bytes], log_path: Path, ready_timeout: float) -> Iterator[float]:
+def started_target(
+    spec: TargetSpec, log: IO[bytes], log_path: Path, ready_timeout: float
+) -> Iterator[tuple[int, float]]:
+    """Start the target in a new session (its pid is the process group id) and wait until it answers."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
     process = subprocess.Popen(
         spec.command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
     )
     try:
-        yield wait_ready(spec.base_url + spec.ready_path, process, ready_timeout, log_path)
+        yield process.pid, wait_ready(spec.base_url + spec.ready_path, process, ready_timeout, log_path)
     finally:
         stop_group(process)
 
@@ -240,10 +243,11 @@ def main(argv: list[str] | None = None) -> int:
                 spec = target_spec(args.target, free_port(), args.python)
                 record["target_command"] = spec.command
                 print(f"loadtest: starting {args.target}: {' '.join(spec.command)}", flush=True)
-                record["target_ready_seconds"] = round(
-                    stack.enter_context(started_target(spec, target_log, out_dir / "target.log", args.ready_timeout)),
-                    3,
+                target_pid, ready_seconds = stack.enter_context(
+                    started_target(spec, target_log, out_dir / "target.log", args.ready_timeout)
                 )
+                record["target_pid"] = target_pid  # also its process group: nothing of it may outlive the run
+                record["target_ready_seconds"] = round(ready_seconds, 3)
                 base_url = spec.base_url
             record["base_url"] = base_url
             command = [
