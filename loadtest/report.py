@@ -231,7 +231,8 @@ def render_markdown(figures: RunFigures, summary: dict[str, Any], run: dict[str,
             f"- target: `{run.get('base_url', '?')}`; started {run.get('started_at', '?')}",
             f"- k6: {k6.get('version', '?')} ({k6.get('source', '?')}, sha256 `{str(k6.get('sha256', '?'))[:16]}…`)",
             f"- machine: {machine.get('cpus', '?')} CPUs shared by k6 and the target; {machine.get('platform', '?')}",
-            f"- k6 itself used {run.get('k6_cpu_cores', '?')} cores on average ({run.get('k6_cpu_seconds', '?')} s CPU)",
+            f"- k6 itself used {run.get('k6_cpu_cores', '?')} cores on average "
+            f"({run.get('k6_cpu_seconds', '?')} s CPU)",
             f"- k6 exit code: {run.get('k6_exit_code', '?')}"
             + (" (hit the runner's time limit)" if run.get("timed_out") else ""),
             "",

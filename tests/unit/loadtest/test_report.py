@@ -122,3 +122,22 @@ def test_unusable_inputs_give_clear_errors(tmp_path: Path, capsys: pytest.Captur
         write_report(tmp_path)
     assert main([str(tmp_path)]) == 2
     assert "not k6 CSV output" in capsys.readouterr().err
+
+
+def test_collect_makes_a_row_and_copies_the_plots(recorded_run: Path, tmp_path: Path) -> None:
+    from loadtest.collect import main as collect
+
+    plots = tmp_path / "plots"
+    write_report(recorded_run)
+    assert collect([str(recorded_run), "--plots", str(plots)]) == 0
+    figures = compute_figures(load_samples(recorded_run / "metrics.csv.gz"))
+    assert sorted(p.name for p in plots.iterdir()) == [
+        "smoke-url-latency.png",
+        "smoke-url-status.png",
+        "smoke-url-throughput.png",
+    ]
+    from loadtest.collect import row
+
+    line = row(recorded_run)
+    assert line.startswith(f"| url | smoke | {figures.requests} |")
+    assert line.endswith("| all passed |")

@@ -1,0 +1,68 @@
+"""Collect finished runs into the figures table and plots that BENCHMARKS.md shows.
+
+    python -m loadtest.collect loadtest/results/<run> [...] --plots docs/loadtest
+
+Prints one markdown row per run (computed from the samples, as the report does) and copies each
+run's PNGs to ``--plots`` as ``<scenario>-<target>-<plot>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from loadtest.report import ReportError, compute_figures, find_metrics_file, load_samples, threshold_verdicts
+
+HEADER = (
+    "| target | scenario | requests | mean req/s | p50 ms | p95 ms | p99 ms | max ms | errors | 429s "
+    "| dropped | k6 CPU (cores) | thresholds |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def row(run_dir: Path) -> str:
+    figures = compute_figures(load_samples(find_metrics_file(run_dir)))
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    dropped = int(((summary.get("metrics") or {}).get("dropped_iterations") or {}).get("count", 0))
+    verdicts = threshold_verdicts(summary)
+    passed = (
+        "all passed"
+        if all(ok for _, _, ok in verdicts)
+        else "FAILED: " + ", ".join(f"{m} {e}" for m, e, ok in verdicts if not ok)
+    )
+    lat = figures.latency_ms
+    return (
+        f"| {run['target']} | {run['scenario']} | {figures.requests} | {figures.mean_rate:.0f} "
+        f"| {lat['p50']:.2f} | {lat['p95']:.2f} | {lat['p99']:.2f} | {lat['max']:.1f} "
+        f"| {figures.error_rate:.2%} | {figures.throttled_rate:.2%} | {dropped} "
+        f"| {run.get('k6_cpu_cores', '?')} | {passed} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="figures table + plots of finished k6 runs")
+    parser.add_argument("runs", type=Path, nargs="+")
+    parser.add_argument("--plots", type=Path, help="copy the PNGs here")
+    args = parser.parse_args(argv)
+    lines = [HEADER]
+    try:
+        for run_dir in args.runs:
+            lines.append(row(run_dir))
+            if args.plots:
+                run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+                args.plots.mkdir(parents=True, exist_ok=True)
+                for png in sorted(run_dir.glob("*.png")):
+                    shutil.copyfile(png, args.plots / f"{run['scenario']}-{run['target']}-{png.name}")
+    except (ReportError, OSError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
