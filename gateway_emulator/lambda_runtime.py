@@ -204,6 +204,7 @@ class ExecutionEnvironment:
         self._init_ms: float | None = None
         self._init_seen = asyncio.Event()
         self._rie_request_id = ""
+        self._mem_pids: list[int] = []
 
     @property
     def pid(self) -> int | None:
@@ -347,20 +348,23 @@ class ExecutionEnvironment:
             request_id=self._rie_request_id or str(uuid.uuid4()),
             duration_ms=duration,
             init_ms=init_ms,
-            max_memory_mb=self.max_memory_mb(),
+            max_memory_mb=self.max_memory_mb(refresh=cold),
             env_id=self.env_id,
         )
 
-    def max_memory_mb(self) -> int:
-        """Peak resident memory of the runtime processes (Lambda's Max Memory Used)."""
+    def max_memory_mb(self, refresh: bool = False) -> int:
+        """Peak resident memory (VmHWM) of the runtime's processes: Lambda's Max Memory Used.
+        The process tree is looked up again after a cold start (``refresh``), else reused."""
         if self.proc is None:
             return 0
-        total, todo = 0, _children(self.proc.pid)
-        while todo:
-            pid = todo.pop()
-            total += _peak_rss_kb(pid)
-            todo.extend(_children(pid))
-        return math.ceil(total / 1024)
+        if refresh or not self._mem_pids:
+            found, todo = [], _children(self.proc.pid)
+            while todo:
+                pid = todo.pop()
+                found.append(pid)
+                todo.extend(_children(pid))
+            self._mem_pids = found
+        return math.ceil(sum(_peak_rss_kb(pid) for pid in self._mem_pids) / 1024)
 
     async def stop(self) -> None:
         self.healthy = False
