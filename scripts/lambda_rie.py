@@ -30,7 +30,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-
 FUNCTION_ID = "ScoringFunction"
 DEPENDENCIES_LAYER_ID = "DependenciesLayer"
 MODEL_LAYER_ID = "ModelLayer"
