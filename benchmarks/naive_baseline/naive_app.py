@@ -2,7 +2,6 @@
 
 import json
 import os
-from typing import List, Optional
 
 import numpy as np
 import onnxruntime as ort
@@ -23,8 +22,8 @@ app = FastAPI(title="Fraud Detection API")
 
 
 class Transaction(BaseModel):
-    features: List[float]
-    transaction_id: Optional[str] = None
+    features: list[float]
+    transaction_id: str | None = None
 
 
 class Prediction(BaseModel):
@@ -32,7 +31,7 @@ class Prediction(BaseModel):
     is_fraud: bool
     threshold: float
     model_version: str
-    transaction_id: Optional[str] = None
+    transaction_id: str | None = None
 
 
 @app.post("/predict", response_model=Prediction)
