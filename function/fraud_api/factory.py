@@ -75,9 +75,7 @@ def request_id_of(request: Request) -> str | None:
     return request.headers.get("x-request-id")
 
 
-def create_app(
-    model: FraudModel, *, telemetry: Telemetry | None = None, settings: Settings | None = None
-) -> FastAPI:
+def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, settings: Settings | None = None) -> FastAPI:
     config = settings if settings is not None else Settings.from_env()
     observe = telemetry if telemetry is not None else Telemetry(model.model_version)
     names = model.feature_names
@@ -97,6 +95,9 @@ def create_app(
         ),
         docs_url="/docs",
         redoc_url=None,
+        # Observability is Powertools' job here; FastAPI's native OpenTelemetry hooks would only add
+        # a per-request provider check.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.model = model
     app.state.telemetry = observe
@@ -196,9 +197,7 @@ def create_app(
             "errors": [],
             "request_id": request_id_of(request),
         }
-        return Response(
-            orjson.dumps(body), status_code=exc.status_code, media_type=_JSON, headers=exc.headers
-        )
+        return Response(orjson.dumps(body), status_code=exc.status_code, media_type=_JSON, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:

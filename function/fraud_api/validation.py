@@ -175,8 +175,7 @@ def parse_features(
     return [], [
         FieldError(
             path,
-            f"must be an array of {len(names)} numbers or an object of named features, "
-            f"got {_type_name(value)}",
+            f"must be an array of {len(names)} numbers or an object of named features, got {_type_name(value)}",
         )
     ]
 
@@ -194,15 +193,11 @@ def parse_transaction(
     transaction_id = data.get("transaction_id")
     if transaction_id is not None:
         if type(transaction_id) is not str:
-            errors.append(
-                FieldError(f"{prefix}transaction_id", f"must be a string, got {_type_name(transaction_id)}")
-            )
+            errors.append(FieldError(f"{prefix}transaction_id", f"must be a string, got {_type_name(transaction_id)}"))
             transaction_id = None
         elif not 1 <= len(transaction_id) <= TRANSACTION_ID_MAX_LENGTH:
             errors.append(
-                FieldError(
-                    f"{prefix}transaction_id", f"must have 1 to {TRANSACTION_ID_MAX_LENGTH} characters"
-                )
+                FieldError(f"{prefix}transaction_id", f"must have 1 to {TRANSACTION_ID_MAX_LENGTH} characters")
             )
     if "features" not in data:
         errors.append(FieldError(f"{prefix}features", "is required"))
