@@ -110,9 +110,7 @@ def http_api_event(
     }
 
 
-def function_url_event(
-    method: str, path: str, body: bytes | str | None = None, **kwargs: Any
-) -> dict[str, Any]:
+def function_url_event(method: str, path: str, body: bytes | str | None = None, **kwargs: Any) -> dict[str, Any]:
     """A Lambda Function URL event (payload 2.0 with a lambda-url domain and routeKey $default)."""
     event = http_api_event(method, path, body, domain="abcdefg.lambda-url.us-east-1.on.aws", **kwargs)
     event["routeKey"] = "$default"
