@@ -291,11 +291,13 @@ class LambdaEmulator:
             body = json.loads(body_text)
         return Invocation(status_code=int(raw["statusCode"]), body=body, headers=headers, raw=raw)
 
-    def log(self) -> str:
+    def log(self, tail_chars: int | None = 4000) -> str:
+        """What the emulator and the function wrote (the last ``tail_chars``; None for all)."""
         try:
-            return self.log_path.read_text(errors="replace")[-4000:]
+            text = self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+        return text if tail_chars is None else text[-tail_chars:]
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

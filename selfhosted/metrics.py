@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from aws_lambda_powertools import Metrics
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -72,11 +73,24 @@ def mark_worker_dead(pid: int) -> None:
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
+class _NoEmfMetrics(Metrics):
+    """CloudWatch EMF metrics are dropped here: Prometheus carries them off AWS.
+
+    On Lambda the EMF buffer is flushed after every invocation; in a long-lived server it would
+    only be flushed every 100 values, and Powertools formats the whole buffer into a debug string on
+    every ``add_metric`` (measured: the largest per-request cost of the server before this class).
+    """
+
+    def add_metric(self, name: str, unit: Any, value: float, resolution: Any = 60) -> None:
+        return None
+
+
 class PrometheusTelemetry(Telemetry):
-    """The app's telemetry (decision logs, EMF metrics) plus the Prometheus prediction counters."""
+    """The app's telemetry (decision logs) with Prometheus counters in place of EMF metrics."""
 
     def __init__(self, model_version: str, **kwargs: Any) -> None:
         super().__init__(model_version, **kwargs)
+        self.metrics = _NoEmfMetrics(service=self.service, namespace=self.metrics.namespace)
         MODEL_INFO.labels(model_version=model_version).set(1)
 
     def decisions(

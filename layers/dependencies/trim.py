@@ -80,9 +80,9 @@ def trim(site: Path) -> int:
     for path in sorted(site.rglob("*"), reverse=True):  # children before parents
         if not path.exists() and not path.is_symlink():
             continue
-        if path.is_dir() and path.name in DEAD_DIR_NAMES:
-            remove(path)
-        elif path.is_file() and path.name.endswith(DEAD_SUFFIXES):
+        dead_dir = path.is_dir() and path.name in DEAD_DIR_NAMES
+        dead_file = path.is_file() and path.name.endswith(DEAD_SUFFIXES)
+        if dead_dir or dead_file:
             remove(path)
     return before - tree_bytes(site)
 
