@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import resource
+import shlex
 import signal
 import socket
 import subprocess
@@ -66,7 +67,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def target_spec(target: str, port: int, python: str) -> TargetSpec:
+def target_spec(target: str, port: int, python: str, extra_args: list[str] | None = None) -> TargetSpec:
     """The command that serves ``target`` on 127.0.0.1:``port`` (run from the repository root)."""
     base_url = f"http://127.0.0.1:{port}"
     # Both targets read the model layer from MODEL_DIR (Lambda's /opt/model does not exist here).
@@ -78,6 +79,7 @@ def target_spec(target: str, port: int, python: str) -> TargetSpec:
         env.update({"HOST": "127.0.0.1", "PORT": str(port)})
     else:
         raise RunError(f"target {target!r} is not started by the runner")
+    command += extra_args or []
     return TargetSpec(name=target, command=command, env=env, base_url=base_url, ready_path="/health")
 
 
@@ -207,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-e", dest="env", action="append", default=[], help="NAME=value passed to k6 (repeatable)")
     parser.add_argument("--no-report", action="store_true")
     parser.add_argument("--python", default=sys.executable, help="interpreter that runs a local target")
+    parser.add_argument(
+        "--target-args", default="", help="extra arguments for a local target's command, e.g. '--concurrency 4'"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -246,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                     raise RunError("--target url needs --base-url (or BASE_URL)")
                 base_url = args.base_url
             else:
-                spec = target_spec(args.target, free_port(), args.python)
+                spec = target_spec(args.target, free_port(), args.python, shlex.split(args.target_args))
                 record["target_command"] = spec.command
                 print(f"loadtest: starting {args.target}: {' '.join(spec.command)}", flush=True)
                 target_pid, ready_seconds = stack.enter_context(

@@ -3,6 +3,7 @@
 SCENARIO ?= smoke
 TARGET   ?= local
 LOADTEST_ARGS ?=
+TARGET_ARGS ?=
 LOADTEST_PAYLOADS := loadtest/payloads.json
 
 # Payloads follow the model: regenerated when the manifest or the generator changes.
@@ -14,7 +15,8 @@ loadtest-payloads: $(STAMP) $(MODEL) $(LOADTEST_PAYLOADS) ## write loadtest/payl
 
 .PHONY: loadtest
 loadtest: $(STAMP) $(MODEL) $(LOADTEST_PAYLOADS) ## k6: SCENARIO=smoke|load|stress|spike|soak TARGET=local|server|url [BASE_URL=...]
-	$(PY) -m loadtest.run --scenario $(SCENARIO) --target $(TARGET) $(if $(BASE_URL),--base-url $(BASE_URL)) $(LOADTEST_ARGS)
+	$(PY) -m loadtest.run --scenario $(SCENARIO) --target $(TARGET) $(if $(BASE_URL),--base-url $(BASE_URL)) \
+		$(if $(TARGET_ARGS),--target-args '$(TARGET_ARGS)') $(LOADTEST_ARGS)
 
 .PHONY: loadtest-report
 loadtest-report: $(STAMP) ## rebuild the markdown + PNG report of one run: RUN=loadtest/results/<dir>

@@ -95,5 +95,10 @@ def test_env_pairs_and_target_commands() -> None:
     local = target_spec("local", 3001, sys.executable)
     assert local.base_url == "http://127.0.0.1:3001"
     assert Path(local.env["MODEL_DIR"], "manifest.json").is_file()
+    assert local.command[-4:] == ["--host", "127.0.0.1", "--port", "3001"]
+    tuned = target_spec("local", 3001, sys.executable, ["--no-throttling", "--concurrency", "4"])
+    assert tuned.command[-3:] == ["--no-throttling", "--concurrency", "4"]
+    server = target_spec("server", 3002, sys.executable)
+    assert (server.env["HOST"], server.env["PORT"]) == ("127.0.0.1", "3002")
     with pytest.raises(RunError):
         target_spec("url", 3001, sys.executable)
