@@ -15,7 +15,9 @@ import pytest
 
 from loadtest.report import ReportError, compute_figures, load_samples, main, outcome_of, write_report
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "smoke-run"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURE = FIXTURES / "smoke-run"  # smoke against a stand-in app answering 10 % 429s
+SPIKE = FIXTURES / "spike-local"  # spike against the emulator: 200s, 429s and 500s, cold starts
 HEADER = "metric_name,timestamp,metric_value,check,error_code,expected_response,method,name,scenario,status"
 
 
@@ -26,13 +28,14 @@ def recorded_run(tmp_path: Path) -> Path:
     return run_dir
 
 
-def _fixture_rows() -> list[dict[str, str]]:
-    with gzip.open(FIXTURE / "metrics.csv.gz", "rt", newline="") as handle:
+def _fixture_rows(fixture: Path) -> list[dict[str, str]]:
+    with gzip.open(fixture / "metrics.csv.gz", "rt", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
-def test_figures_match_the_recorded_samples(recorded_run: Path) -> None:
-    rows = _fixture_rows()
+@pytest.mark.parametrize("fixture", [FIXTURE, SPIKE], ids=["smoke", "spike"])
+def test_figures_match_the_recorded_samples(fixture: Path) -> None:
+    rows = _fixture_rows(fixture)
     predict_statuses = Counter(r["status"] for r in rows if r["metric_name"] == "http_reqs" and r["name"] == "predict")
     ok_latencies = np.array(
         [
@@ -41,11 +44,13 @@ def test_figures_match_the_recorded_samples(recorded_run: Path) -> None:
             if r["metric_name"] == "http_req_duration" and r["name"] == "predict" and r["status"] == "200"
         ]
     )
-    figures = compute_figures(load_samples(recorded_run / "metrics.csv.gz"))
+    figures = compute_figures(load_samples(fixture / "metrics.csv.gz"))
     assert figures.requests == sum(predict_statuses.values())
     assert figures.outcomes["200"] == predict_statuses["200"]
-    assert figures.outcomes["429"] == predict_statuses["429"] > 0  # the recording holds throttled answers
-    assert figures.error_rate == 0.0  # ... and they are not errors
+    assert figures.outcomes["429"] == predict_statuses["429"] > 0  # both recordings hold throttled answers
+    errors = sum(n for status, n in predict_statuses.items() if status not in ("200", "429"))
+    assert figures.error_rate == pytest.approx(errors / figures.requests)  # 429s are not errors
+    assert figures.outcomes["5xx"] == sum(n for status, n in predict_statuses.items() if status.startswith("5"))
     assert figures.throttled_rate == pytest.approx(predict_statuses["429"] / figures.requests)
     assert figures.latency_ms["p99"] == pytest.approx(np.percentile(ok_latencies, 99))
     assert figures.latency_ms["p50"] == pytest.approx(np.median(ok_latencies))
