@@ -180,6 +180,9 @@ def plot_figures(figures: RunFigures, out_dir: Path, title: str) -> list[Path]:
     ax.plot(seconds, data["200"], color=OUTCOME_COLOURS["200"], label="200 (scored)", linewidth=1.2)
     if figures.outcomes["429"]:
         ax.plot(seconds, data["429"], color=OUTCOME_COLOURS["429"], label="429 (throttled)", linewidth=1.2)
+    errors = total - data["200"] - data["429"]
+    if errors.any():
+        ax.plot(seconds, errors, color=OUTCOME_COLOURS["5xx"], label="errors (other)", linewidth=1.2)
     ax.set_xlabel("seconds since start")
     ax.set_ylabel("responses per second")
     ax.set_title(f"{title}: throughput")
