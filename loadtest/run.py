@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import platform
@@ -45,6 +46,7 @@ TARGETS = ("local", "server", "url")
 SCENARIO_LIMITS = {"smoke": 90, "load": 240, "stress": 300, "spike": 180}
 SOAK_MARGIN = 180
 # Only the tags the report needs: k6 writes a line per sample, fewer tags mean less k6 CPU.
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SYSTEM_TAGS = "status,method,name,scenario,expected_response,error_code,check"
 
 
@@ -142,12 +144,25 @@ def started_target(
     """Start the target in a new session (its pid is the process group id) and wait until it answers."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
     process = subprocess.Popen(
-        spec.command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        spec.command,
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
     try:
         yield process.pid, wait_ready(spec.base_url + spec.ready_path, process, ready_timeout, log_path)
     finally:
         stop_group(process)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the runner dies, even by SIGKILL (Linux only)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class _InterruptedError(Exception):
@@ -160,7 +175,17 @@ def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
 
 def run_k6(command: list[str], limit: float, env: dict[str, str], log: IO[bytes]) -> tuple[int, bool]:
     """Run k6 in its own process group; SIGINT it at ``limit`` (k6 then stops and writes its summary)."""
-    process = subprocess.Popen(command, cwd=LOADTEST_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # Its own session: a terminal's Ctrl-C reaches only the runner, which forwards exactly one SIGINT
+    # (a second one would make k6 abort without writing its summary).
+    process = subprocess.Popen(
+        command,
+        cwd=LOADTEST_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     timed_out = False
     try:
         try:
@@ -238,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         "limit_seconds": limit,
         "k6_env": k6_env,
     }
-    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     code = 2
     try:
         with (

@@ -22,3 +22,11 @@ loadtest: $(STAMP) $(MODEL) $(LOADTEST_PAYLOADS) ## k6: SCENARIO=smoke|load|stre
 loadtest-report: $(STAMP) ## rebuild the markdown + PNG report of one run: RUN=loadtest/results/<dir>
 	$(if $(RUN),,$(error RUN=loadtest/results/<dir> is required))
 	$(PY) -m loadtest.report $(RUN)
+
+.PHONY: loadtest-figures
+loadtest-figures: $(STAMP) $(MODEL) $(LOADTEST_PAYLOADS) ## BENCHMARKS.md's k6 figures: the load scenario on each local target, plots to docs/loadtest/
+	@dir="loadtest/results/figures-$$(date -u +%Y%m%dT%H%M%SZ)"; \
+	for target in local server; do \
+		$(PY) -m loadtest.run --scenario load --target $$target --results "$$dir" $(LOADTEST_ARGS) || echo "($$target: thresholds failed; figures kept)"; \
+	done; \
+	$(PY) -m loadtest.collect "$$dir"/* --plots docs/loadtest

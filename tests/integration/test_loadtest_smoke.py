@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -83,3 +85,76 @@ def test_smoke_scenario_passes_its_thresholds_against_the_emulator(tmp_path: Pat
     port = urlsplit(record["base_url"]).port
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _cmdlines() -> dict[int, str]:
+    found = {}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            found[int(cmdline.parent.name)] = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+    return found
+
+
+def _descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_stopping_the_runner_mid_run_leaves_nothing_behind(tmp_path: Path, model_dir: Path, signum: int) -> None:
+    """SIGTERM: the runner stops k6 (which still writes its summary) and the emulator. SIGKILL: the
+    children get SIGTERM from the kernel (parent-death signal) and do the same by themselves."""
+    payloads = tmp_path / "payloads.json"
+    write_payload_file(payloads, model_dir, count=300, seed=17)
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "loadtest.run", "--scenario", "load", "--target", "local"]
+    command += ["--results", str(results), "--no-report", "-e", f"PAYLOADS={payloads}", "-e", "DURATION=60s"]
+    runner = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 90
+    # Wait until k6 has been sampling for a few seconds (its CSV output exists and grows).
+    while time.monotonic() < deadline:
+        csvs = list(results.glob("*/metrics.csv.gz"))
+        if csvs and csvs[0].stat().st_size > 20_000:
+            break
+        assert runner.poll() is None, "the runner ended before the test could interrupt it"
+        time.sleep(0.5)
+    else:
+        pytest.fail("k6 never started sampling")
+    everything = _descendants(runner.pid)  # k6, the emulator, its RIEs and runtimes
+    assert any("gateway_emulator" in _cmdlines().get(pid, "") for pid in everything)
+    runner.send_signal(signum)
+    runner.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in everything) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert [pid for pid in everything if _alive(pid)] == []
+    (run_dir,) = results.iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["metrics"]["http_reqs"]["count"] > 0
