@@ -18,8 +18,8 @@ from loadtest.report import ReportError, compute_figures, find_metrics_file, loa
 
 HEADER = (
     "| target | scenario | requests | mean req/s | p50 ms | p95 ms | p99 ms | max ms | errors | 429s "
-    "| dropped | k6 CPU (cores) | thresholds |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| dropped | k6 CPU (cores) | load avg before/after | thresholds |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -39,7 +39,9 @@ def row(run_dir: Path) -> str:
         f"| {run['target']} | {run['scenario']} | {figures.requests} | {figures.mean_rate:.0f} "
         f"| {lat['p50']:.2f} | {lat['p95']:.2f} | {lat['p99']:.2f} | {lat['max']:.1f} "
         f"| {figures.error_rate:.2%} | {figures.throttled_rate:.2%} | {dropped} "
-        f"| {run.get('k6_cpu_cores', '?')} | {passed} |"
+        f"| {run.get('k6_cpu_cores', '?')} "
+        f"| {(run.get('machine') or {}).get('load_average_1m_before', '?')} / {run.get('load_average_1m_after', '?')} "
+        f"| {passed} |"
     )
 
 

@@ -233,7 +233,9 @@ def render_markdown(figures: RunFigures, summary: dict[str, Any], run: dict[str,
         lines += [
             f"- target: `{run.get('base_url', '?')}`; started {run.get('started_at', '?')}",
             f"- k6: {k6.get('version', '?')} ({k6.get('source', '?')}, sha256 `{str(k6.get('sha256', '?'))[:16]}…`)",
-            f"- machine: {machine.get('cpus', '?')} CPUs shared by k6 and the target; {machine.get('platform', '?')}",
+            f"- machine: {machine.get('cpus', '?')} CPUs shared by k6 and the target; {machine.get('platform', '?')}; "
+            f"1-min load average {machine.get('load_average_1m_before', '?')} before, "
+            f"{run.get('load_average_1m_after', '?')} at the end",
             f"- k6 itself used {run.get('k6_cpu_cores', '?')} cores on average "
             f"({run.get('k6_cpu_seconds', '?')} s CPU)",
             f"- k6 exit code: {run.get('k6_exit_code', '?')}"

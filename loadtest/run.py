@@ -259,7 +259,13 @@ def main(argv: list[str] | None = None) -> int:
         "target": args.target,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "k6": {"path": str(k6.path), "source": k6.source, "sha256": k6.sha256, "version": k6.version},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            # Other work on the machine skews the figures: say how busy it was before we started.
+            "load_average_1m_before": round(os.getloadavg()[0], 2),
+        },
         "limit_seconds": limit,
         "k6_env": k6_env,
     }
@@ -315,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             # k6 is the only child reaped in between: its CPU time, to say how much of the machine it took.
             record["k6_cpu_seconds"] = round(_children_cpu_seconds() - cpu_before, 1)
             record["k6_cpu_cores"] = round((_children_cpu_seconds() - cpu_before) / max(wall, 1e-9), 2)
+            record["load_average_1m_after"] = round(os.getloadavg()[0], 2)
             record["k6_exit_code"] = code
             record["timed_out"] = timed_out
     except (RunError, K6Error) as exc:
