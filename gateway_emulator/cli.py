@@ -137,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)  # feature-toggle chatter
     try:
         app = load_app(args.template, _pairs(args.parameter_overrides, "--parameter-overrides"))
     except TemplateError as exc:
