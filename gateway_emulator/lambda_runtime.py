@@ -205,6 +205,7 @@ class ExecutionEnvironment:
         self._init_seen = asyncio.Event()
         self._rie_request_id = ""
         self._mem_pids: list[int] = []
+        self._peak_mb = 0
 
     @property
     def pid(self) -> int | None:
@@ -341,14 +342,16 @@ class ExecutionEnvironment:
             self.healthy = False
         duration = max(0.0, elapsed_ms - (init_ms or 0.0))
         if outcome is Outcome.TIMEOUT:
-            duration = max(duration, self.fn.timeout_s * 1000.0)
+            duration = self.fn.timeout_s * 1000.0  # Lambda reports the timeout itself
+        # A dead runtime has no /proc entry left: keep the peak seen so far.
+        self._peak_mb = max(self._peak_mb, self.max_memory_mb(refresh=cold))
         return InvocationResult(
             outcome=outcome,
             payload=body,
             request_id=self._rie_request_id or str(uuid.uuid4()),
             duration_ms=duration,
             init_ms=init_ms,
-            max_memory_mb=self.max_memory_mb(refresh=cold),
+            max_memory_mb=self._peak_mb,
             env_id=self.env_id,
         )
 
