@@ -55,8 +55,7 @@ def varied_bodies(n: int, seed: int = 7) -> list[bytes]:
 
 def http_request(path: str, body: bytes, host: str) -> bytes:
     return (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
 
 
@@ -189,8 +188,18 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 async def bench_emulator(args: argparse.Namespace, bodies: list[bytes]) -> dict[str, Any]:
     port = _free_port()
     cmd = [
-        sys.executable, "-m", "gateway_emulator", "--template", str(args.template), "--port", str(port),
-        "--no-throttling", "--concurrency", str(args.concurrency), "--log-level", args.server_log_level,
+        sys.executable,
+        "-m",
+        "gateway_emulator",
+        "--template",
+        str(args.template),
+        "--port",
+        str(port),
+        "--no-throttling",
+        "--concurrency",
+        str(args.concurrency),
+        "--log-level",
+        args.server_log_level,
     ]
     log_path = ROOT / "benchmarks" / "results" / "bench_emulator_server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -266,18 +275,24 @@ def main() -> int:
     path = ROOT / "benchmarks" / "results" / f"bench_emulator_{stamp}.json"
     path.write_text(json.dumps(out, indent=2))
     emu = out["emulator"]
-    print(f"| phase | conns | req/s | p50 ms | p95 ms | p99 ms | max ms | statuses |")
+    print("| phase | conns | req/s | p50 ms | p95 ms | p99 ms | max ms | statuses |")
     print("|---|---|---|---|---|---|---|---|")
     for r in emu["constant_rate"]:
-        print(f"| constant {r['target_rps']:.0f} req/s | {r['connections']} | {r['rate_rps']} | {r['p50_ms']} | "
-              f"{r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['statuses']} |")
+        print(
+            f"| constant {r['target_rps']:.0f} req/s | {r['connections']} | {r['rate_rps']} | {r['p50_ms']} | "
+            f"{r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['statuses']} |"
+        )
     c = emu["closed_loop"]
-    print(f"| closed loop (peak) | {c['connections']} | {c['rate_rps']} | {c['p50_ms']} | {c['p95_ms']} | "
-          f"{c['p99_ms']} | {c['max_ms']} | {c['statuses']} |")
+    print(
+        f"| closed loop (peak) | {c['connections']} | {c['rate_rps']} | {c['p50_ms']} | {c['p95_ms']} | "
+        f"{c['p99_ms']} | {c['max_ms']} | {c['statuses']} |"
+    )
     if "bare_rie_one_env" in out:
         b = out["bare_rie_one_env"]
-        print(f"| baseline: bare RIE, 1 env, no gateway | 1 | {b['rate_rps']} | {b['p50_ms']} | {b['p95_ms']} | "
-              f"{b['p99_ms']} | {b['max_ms']} | {b['statuses']} |")
+        print(
+            f"| baseline: bare RIE, 1 env, no gateway | 1 | {b['rate_rps']} | {b['p50_ms']} | {b['p95_ms']} | "
+            f"{b['p99_ms']} | {b['max_ms']} | {b['statuses']} |"
+        )
     print(f"first request incl. cold start: {emu['first_request_ms_incl_cold_start']} ms; results: {path}")
     return 0
 

@@ -251,7 +251,8 @@ class ExecutionEnvironment:
         log.debug("%s: started RIE pid %s on port %s", self.env_id, self.proc.pid, self._port)
 
     async def _pump_logs(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
+        assert self.proc is not None
+        assert self.proc.stdout is not None
         fn_log = logging.getLogger(f"gateway_emulator.function.{self.fn.logical_id}")
         stream = self.proc.stdout
         while True:
@@ -277,7 +278,8 @@ class ExecutionEnvironment:
             fn_log.info("%s", line.decode(errors="replace").rstrip())
 
     async def _roundtrip(self, payload: bytes) -> tuple[int, bytes]:
-        assert self._reader is not None and self._writer is not None
+        assert self._reader is not None
+        assert self._writer is not None
         head = (
             f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: {self.settings.host}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"

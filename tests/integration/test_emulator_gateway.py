@@ -19,9 +19,7 @@ API_KEY = "test-key-123"
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with run_emulator(
-        tmp_path_factory.mktemp("emu"), "--api-key", API_KEY, "--integration-timeout", "1"
-    ) as emu:
+    with run_emulator(tmp_path_factory.mktemp("emu"), "--api-key", API_KEY, "--integration-timeout", "1") as emu:
         yield emu
 
 

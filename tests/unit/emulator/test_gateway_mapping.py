@@ -25,11 +25,14 @@ def test_literal_beats_parameter_beats_greedy() -> None:
         Route("/{proxy+}", "ANY", "F", False),
     )
     found = gw._match("/items/special", "GET")
-    assert found is not None and found[0].route.resource == "/items/special"
+    assert found is not None
+    assert found[0].route.resource == "/items/special"
     found = gw._match("/items/42", "GET")
-    assert found is not None and found[1] == {"id": "42"}
+    assert found is not None
+    assert found[1] == {"id": "42"}
     found = gw._match("/a/b/c", "DELETE")
-    assert found is not None and found[1] == {"proxy": "a/b/c"}
+    assert found is not None
+    assert found[1] == {"proxy": "a/b/c"}
 
 
 def test_unknown_method_or_path_does_not_match() -> None:
@@ -57,7 +60,8 @@ def test_decodes_base64_bodies() -> None:
     raw = bytes(range(256))
     payload = json.dumps({"statusCode": 200, "body": base64.b64encode(raw).decode(), "isBase64Encoded": True})
     mapped = _map_proxy_response(payload.encode())
-    assert mapped is not None and mapped[2] == raw
+    assert mapped is not None
+    assert mapped[2] == raw
 
 
 @pytest.mark.parametrize(
