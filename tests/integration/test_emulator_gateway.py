@@ -126,15 +126,19 @@ def test_method_throttling_burst_and_rate_over_real_http(client: httpx.Client) -
     window = 1.5
     statuses: list[int] = []
     started = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         while time.monotonic() - started < window:
-            statuses.extend(f.result().status_code for f in [pool.submit(client.get, "/throttled") for _ in range(2)])
+            batch = [pool.submit(client.get, "/throttled") for _ in range(4)]
+            statuses.extend(f.result().status_code for f in batch)
     elapsed = time.monotonic() - started
-    passed, refused = statuses.count(200), statuses.count(429)
-    assert passed + refused == len(statuses)
-    assert refused > 0
+    # Admitted by the gateway = everything not answered 429 (with concurrency 2, some admitted
+    # requests may still get Lambda's 500, or 504 while a new environment starts).
+    refused = statuses.count(429)
+    passed = len(statuses) - refused
     expected = 5 + 20 * elapsed
-    assert 0.6 * expected <= passed <= expected + 2
+    detail = f"passed {passed}, refused {refused} in {elapsed:.2f} s (bucket allows {expected:.1f})"
+    assert refused > 0, detail
+    assert 0.6 * expected <= passed <= expected + 2, detail
     resp = client.get("/throttled")
     while resp.status_code != 429:
         resp = client.get("/throttled")
