@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from aws_lambda_powertools import Logger, Metrics
@@ -38,10 +38,19 @@ def _orjson_text(data: dict[str, Any]) -> str:
 class Telemetry:
     """The service's logger, metrics and (optional) tracer, shared by the app and the handler."""
 
-    def __init__(self, model_version: str, *, log_features: bool | None = None, tracing: bool | None = None):
+    def __init__(
+        self,
+        model_version: str,
+        *,
+        log_features: bool | None = None,
+        tracing: bool | None = None,
+        service: str | None = None,
+        stream: IO[str] | None = None,
+    ) -> None:
         self.model_version = model_version
-        self.service = os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
-        self.logger = Logger(service=self.service, json_serializer=_orjson_text, utc=True)
+        self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
+        # Powertools keeps one logging.Logger (and its stream) per service name for the process.
+        self.logger = Logger(service=self.service, json_serializer=_orjson_text, utc=True, stream=stream)
         self.metrics = Metrics(
             service=self.service,
             namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
