@@ -141,17 +141,19 @@ class Telemetry:
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             request_context = event.get("requestContext") if type(event) is dict else None
             request_id = request_context.get("requestId") if type(request_context) is dict else None
-            logger.set_correlation_id(request_id)
-            if context is not None:
-                if not self._static_context_added:
-                    logger.append_keys(
-                        function_name=getattr(context, "function_name", None),
-                        function_memory_size=getattr(context, "memory_limit_in_mb", None),
-                        function_arn=getattr(context, "invoked_function_arn", None),
-                    )
-                    self._static_context_added = True
-                logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
-            logger.append_keys(cold_start=cold[0])
+            if context is not None and not self._static_context_added:
+                logger.append_keys(
+                    function_name=getattr(context, "function_name", None),
+                    function_memory_size=getattr(context, "memory_limit_in_mb", None),
+                    function_arn=getattr(context, "invoked_function_arn", None),
+                )
+                self._static_context_added = True
+            # One call for the per-invocation keys (set_correlation_id is append_keys(correlation_id=...)).
+            logger.append_keys(
+                correlation_id=request_id,
+                function_request_id=getattr(context, "aws_request_id", None),
+                cold_start=cold[0],
+            )
             cold[0] = False
             try:
                 return inner(event, context)
