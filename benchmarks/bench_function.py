@@ -187,12 +187,13 @@ def bench_invocation(model_dir: Path, rows: list[list[float]], calls: int, round
     context = FakeLambdaContext()
 
     # Every variant must give the same answer for the same event before it is timed.
-    for event in events[:50]:
-        scores = {
-            json.loads(handler(event, context)["body"])["fraud_score"]
-            for handler in (naive_app.handler, naive_lifespan_off, silent, shipped.handler)
-        }
-        assert len(scores) == 1, scores
+    with stdout_to_devnull():
+        for event in events[:50]:
+            scores = {
+                json.loads(handler(event, context)["body"])["fraud_score"]
+                for handler in (naive_app.handler, naive_lifespan_off, silent, shipped.handler)
+            }
+            assert len(scores) == 1, scores
 
     variants = {
         "naive baseline (Mangum defaults)": lambda i: naive_app.handler(events[i % n], context),

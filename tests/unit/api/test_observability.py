@@ -164,3 +164,47 @@ def test_a_missing_layer_fails_init(tmp_path: Path) -> None:
     result = _import_handler(tmp_path / "absent")
     assert result.returncode != 0
     assert "no model manifest at" in result.stderr
+
+
+def test_decision_lines_respect_the_log_level_and_powertools_format(model: FraudModel, rows: np.ndarray) -> None:
+    log = io.StringIO()
+    telemetry = new_telemetry(model, log)
+    invoke = build_invoke(model, telemetry=telemetry)
+    telemetry.logger.info("a regular Powertools line")
+    invoke(rest_event("POST", "/predict", json.dumps({"features": rows[2].tolist()}), JSON))
+    regular, decision = _lines(log.getvalue())
+    # The same leading keys, order and timestamp format as Powertools' own lines.
+    assert list(decision)[:5] == list(regular)[:5] == ["level", "location", "message", "timestamp", "service"]
+    assert len(decision["timestamp"]) == len(regular["timestamp"])
+    assert decision["timestamp"].endswith("+0000")
+    assert decision["service"] == regular["service"]
+
+    quiet_log = io.StringIO()
+    quiet = new_telemetry(model, quiet_log)
+    quiet.logger.setLevel("WARNING")
+    build_invoke(model, telemetry=quiet)(
+        rest_event("POST", "/predict", json.dumps({"features": rows[2].tolist()}), JSON)
+    )
+    assert quiet_log.getvalue() == ""
+
+
+def test_metrics_flush_by_themselves_at_100_values(model: FraudModel, capsys: pytest.CaptureFixture[str]) -> None:
+    telemetry = new_telemetry(model)
+    capsys.readouterr()
+    for _ in range(100):
+        telemetry.add_metric("Predictions", "Count", 1)
+    (line,) = _lines(capsys.readouterr().out)
+    assert line["Predictions"] == [1.0] * 100
+    telemetry.flush_metrics()
+    assert capsys.readouterr().out == ""  # nothing pending, no empty EMF line
+
+
+def test_metrics_can_be_disabled_with_the_powertools_switch(
+    model: FraudModel, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    telemetry = new_telemetry(model)
+    capsys.readouterr()
+    telemetry.add_metric("Predictions", "Count", 1)
+    telemetry.flush_metrics()
+    assert capsys.readouterr().out == ""
