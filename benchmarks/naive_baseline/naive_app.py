@@ -1,7 +1,9 @@
 """NAIVE BASELINE for benchmarks only: the old service's style on Lambda. Not shipped, not tested."""
+# ruff: noqa: UP006, UP035, UP045  (kept in the old service's typing style on purpose)
 
 import json
 import os
+from typing import List, Optional
 
 import numpy as np
 import onnxruntime as ort
@@ -22,8 +24,8 @@ app = FastAPI(title="Fraud Detection API")
 
 
 class Transaction(BaseModel):
-    features: list[float]
-    transaction_id: str | None = None
+    features: List[float]
+    transaction_id: Optional[str] = None
 
 
 class Prediction(BaseModel):
@@ -31,7 +33,7 @@ class Prediction(BaseModel):
     is_fraud: bool
     threshold: float
     model_version: str
-    transaction_id: str | None = None
+    transaction_id: Optional[str] = None
 
 
 @app.post("/predict", response_model=Prediction)

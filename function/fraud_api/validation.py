@@ -148,6 +148,14 @@ def parse_features(
     if type(value) is list:
         if len(value) != len(names):
             return [], [FieldError(path, f"must have exactly {len(names)} numbers, got {len(value)}")]
+        # Fast path, inlined: every item a float or int (bool is neither) within float32's finite range
+        # (NaN fails the comparison). Only a row that fails it pays for the per-item messages below.
+        for item in value:
+            kind = type(item)
+            if not ((kind is float or kind is int) and -FLOAT32_MAX <= item <= FLOAT32_MAX):
+                break
+        else:
+            return value, errors
         for position, item in enumerate(value):
             problem = _number_problem(item)
             if problem is not None:

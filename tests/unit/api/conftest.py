@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import io
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -54,8 +56,17 @@ def rows() -> np.ndarray:
     return generate_synthetic(n_rows=2000, fraud_rate=0.05, seed=23).X
 
 
+_services = itertools.count(1)
+
+
+def new_telemetry(model: FraudModel, log: io.StringIO | None = None, **options: Any) -> Telemetry:
+    """Telemetry writing its log lines to ``log`` (Powertools binds a stream per service name)."""
+    service = f"fraud-scoring-test-{next(_services)}"
+    return Telemetry(model.model_version, service=service, stream=log or io.StringIO(), **options)
+
+
 def build_invoke(model: FraudModel, settings: Settings | None = None, telemetry: Telemetry | None = None) -> Invoke:
-    observe = telemetry or Telemetry(model.model_version)
+    observe = telemetry or new_telemetry(model)
     app = create_app(model, telemetry=observe, settings=settings or Settings())
     handler = observe.wrap_lambda_handler(Mangum(app, lifespan="off"))
 

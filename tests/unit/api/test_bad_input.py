@@ -171,7 +171,8 @@ def _check_error(answer: Answer, status: int, code: str, field: str, words: str)
     assert answer.headers["content-type"] == "application/json"
     body = answer.json
     assert body["error"] == code
-    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["message"], str)
+    assert body["message"]
     assert body["request_id"]
     problems = {entry["field"]: entry["problem"] for entry in body["errors"]}
     assert field in problems, body

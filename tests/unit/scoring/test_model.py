@@ -68,7 +68,8 @@ def test_score_many_accepts_python_lists_and_empty_input(model: FraudModel, rows
 
 def test_some_rows_cross_the_threshold(model: FraudModel, rows: np.ndarray) -> None:
     decisions = [model.is_fraud(score) for score in model.score_many(rows)]
-    assert any(decisions) and not all(decisions)
+    assert any(decisions)
+    assert not all(decisions)
 
 
 def test_wrong_row_width_is_refused(model: FraudModel) -> None:
@@ -146,27 +147,27 @@ def test_unreadable_manifest(layer_copy: Path) -> None:
 
 def test_missing_onnx_file(layer_copy: Path) -> None:
     (layer_copy / "model.onnx").unlink()
-    with pytest.raises(ModelLoadError, match="ONNX file 'model.onnx' is missing"):
+    with pytest.raises(ModelLoadError, match=r"ONNX file 'model\.onnx' is missing"):
         load_model(layer_copy)
 
 
 def test_hash_mismatch(layer_copy: Path) -> None:
     with open(layer_copy / "model.onnx", "ab") as handle:
         handle.write(b"\0")
-    with pytest.raises(ModelLoadError, match="has sha256 .* the manifest expects"):
+    with pytest.raises(ModelLoadError, match=r"has sha256 .* the manifest expects"):
         load_model(layer_copy)
 
 
 def test_wrong_feature_count(layer_copy: Path) -> None:
     names = json.loads((layer_copy / "manifest.json").read_text())["feature_names"]
     _edit_manifest(layer_copy, feature_names=[*names, "Extra"], n_features=31)
-    with pytest.raises(ModelLoadError, match="lists 31 features \\(wrong feature count\\)"):
+    with pytest.raises(ModelLoadError, match=r"lists 31 features \(wrong feature count\)"):
         load_model(layer_copy)
 
 
 def test_manifest_naming_an_unknown_output(layer_copy: Path) -> None:
     _edit_manifest(layer_copy, probability_output="scores")
-    with pytest.raises(ModelLoadError, match="probability_output 'scores' is not an output"):
+    with pytest.raises(ModelLoadError, match=r"probability_output 'scores' is not an output"):
         load_model(layer_copy)
 
 
@@ -178,7 +179,7 @@ def test_manifest_naming_an_unknown_input(layer_copy: Path) -> None:
 
 def test_positive_class_outside_the_output(layer_copy: Path) -> None:
     _edit_manifest(layer_copy, positive_class_index=2)
-    with pytest.raises(ModelLoadError, match="positive_class_index 2 is outside the 2 columns"):
+    with pytest.raises(ModelLoadError, match=r"positive_class_index 2 is outside the 2 columns"):
         load_model(layer_copy)
 
 
