@@ -124,17 +124,79 @@ def transform_template(path: Path, parameters: Mapping[str, str] | None = None) 
     # A fixed region keeps the transform offline (no boto3 region lookup).
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=_REGION))
     try:
-        result: dict[str, Any] = translator.translate(
-            sam, dict(parameters or {}), get_managed_policy_map=lambda: {}
-        )
+        result: dict[str, Any] = translator.translate(sam, dict(parameters or {}), get_managed_policy_map=lambda: {})
     except InvalidDocumentException as exc:
         causes = "; ".join(str(c) for c in exc.causes)
         raise TemplateError(f"samtranslator rejected {path}: {causes}") from exc
     return result
 
 
+_NO_VALUE = object()
+
+
+def _apply_conditions(cfn: dict[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Evaluate Conditions (CloudFormation compares parameter values as strings), pick Fn::If
+    branches, drop AWS::NoValue and the resources whose Condition is false."""
+    definitions: dict[str, Any] = cfn.get("Conditions") or {}
+    cache: dict[str, bool] = {}
+
+    def value(x: Any) -> str:
+        if isinstance(x, dict) and "Ref" in x:
+            return str(parameters.get(x["Ref"], x["Ref"]))
+        return str(x)
+
+    def truth(expr: Any) -> bool:
+        if isinstance(expr, dict) and len(expr) == 1:
+            ((op, arg),) = expr.items()
+            if op == "Fn::Equals":
+                return value(arg[0]) == value(arg[1])
+            if op == "Fn::Not":
+                return not truth(arg[0])
+            if op == "Fn::And":
+                return all(truth(a) for a in arg)
+            if op == "Fn::Or":
+                return any(truth(a) for a in arg)
+            if op == "Condition":
+                return named(arg)
+        raise TemplateError(f"unsupported condition expression {expr!r}")
+
+    def named(name: str) -> bool:
+        if name not in cache:
+            if name not in definitions:
+                raise TemplateError(f"unknown condition {name!r}")
+            cache[name] = truth(definitions[name])
+        return cache[name]
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if len(node) == 1 and "Fn::If" in node:
+                cond, yes, no = node["Fn::If"]
+                return walk(yes if named(cond) else no)
+            if node == {"Ref": "AWS::NoValue"}:
+                return _NO_VALUE
+            out = {}
+            for k, v in node.items():
+                w = walk(v)
+                if w is not _NO_VALUE:
+                    out[k] = w
+            return out
+        if isinstance(node, list):
+            return [w for w in (walk(v) for v in node) if w is not _NO_VALUE]
+        return node
+
+    result = dict(cfn)
+    result["Resources"] = {
+        lid: walk(res)
+        for lid, res in (cfn.get("Resources") or {}).items()
+        if not isinstance(res, dict) or "Condition" not in res or named(res["Condition"])
+    }
+    return result
+
+
 def _resolve(cfn: dict[str, Any], parameters: Mapping[str, str]) -> dict[str, Any]:
-    """Resolve Ref/Fn::Sub/Fn::If/... with SAM CLI's own intrinsic resolver (what sam local uses)."""
+    """Resolve Ref/Fn::Sub/... with SAM CLI's own intrinsic resolver (what sam local uses), after
+    the conditions are applied."""
+    cfn = _apply_conditions(cfn, parameters)
     from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicResolver
     from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
 
@@ -187,7 +249,7 @@ def _integration_function(uri: Any, resources: Mapping[str, Any]) -> str | None:
         res = resources.get(name) or {}
         kind = res.get("Type")
         if kind == "AWS::Lambda::Function":
-            return name
+            return str(name)
         if kind in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
             target = _ref((res.get("Properties") or {}).get("FunctionName"))
             if target and target in resources:
@@ -200,8 +262,9 @@ def load_app(path: Path, parameters: Mapping[str, str] | None = None) -> AppConf
     path = path.resolve()
     params = dict(parameters or {})
     cfn = transform_template(path, params)
-    raw_resources: dict[str, Any] = cfn.get("Resources") or {}
-    resolved = _resolve(cfn, {**_parameter_defaults(cfn), **params})
+    all_params = {**_parameter_defaults(cfn), **params}
+    raw_resources: dict[str, Any] = _apply_conditions(cfn, all_params).get("Resources") or {}
+    resolved = _resolve(cfn, all_params)
     resources: dict[str, Any] = resolved.get("Resources") or {}
     base = path.parent
 
@@ -245,8 +308,11 @@ def load_app(path: Path, parameters: Mapping[str, str] | None = None) -> AppConf
             architecture=str((props.get("Architectures") or ["x86_64"])[0]),
         )
 
-    apis = tuple(_load_api(lid, resources, raw_resources) for lid, res in resources.items()
-                 if res.get("Type") == "AWS::ApiGateway::RestApi")
+    apis = tuple(
+        _load_api(lid, resources, raw_resources)
+        for lid, res in resources.items()
+        if res.get("Type") == "AWS::ApiGateway::RestApi"
+    )
     if not apis:
         raise TemplateError(f"{path} defines no REST API (AWS::Serverless::Api or Api events)")
     for api in apis:
