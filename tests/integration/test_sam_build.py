@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -155,13 +156,25 @@ def test_build_copies_the_function_packages_only(build_dir: Path) -> None:
     assert not list(task_root.rglob("__pycache__"))
 
 
+def trim_rules() -> Any:
+    spec = importlib.util.spec_from_file_location("layer_trim", REPO_ROOT / "layers" / "dependencies" / "trim.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_dependency_layer_holds_exactly_the_pinned_distributions(build_dir: Path) -> None:
     site = build_dir / "DependenciesLayer" / "python"
     installed = {}
     for info in site.glob("*.dist-info"):
         name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
         installed[canonical(name)] = version
-    assert installed == layer_pins()
+    dropped = {canonical(name) for name in trim_rules().DEAD_DISTRIBUTIONS}
+    expected = {name: version for name, version in layer_pins().items() if name not in dropped}
+    assert installed == expected
+    assert dropped <= set(layer_pins()), "trim.py drops a distribution the layer does not pin"
 
 
 def test_dependency_layer_wheels_fit_the_runtime_and_architecture(build_dir: Path) -> None:
