@@ -200,7 +200,8 @@ class LambdaEmulator:
         timeout_s: int | None = None,
     ) -> None:
         self.function = function
-        self.python = python
+        # the runtime starts in the task root: a relative interpreter path must not depend on it
+        self.python = os.path.abspath(python) if os.sep in python else python  # keep venv symlinks
         self.use_dependency_layer = use_dependency_layer
         self.extra_env = extra_env or {}
         self.timeout_s = timeout_s or function.timeout_s
