@@ -71,17 +71,17 @@ def main(argv: list[str] | None = None) -> int:
         emulator.invoke(predict)  # the cold start, not counted
         skip = len(REPORT.findall(emulator.log(tail_chars=None)))
         for i in range(args.n):
-            body = {"features": [float(v) for v in rows[i % len(rows)]]}
-            assert emulator.invoke(event_with_body(predict, body, i)).status_code == 200
+            one: dict[str, Any] = {"features": [float(v) for v in rows[i % len(rows)]]}
+            assert emulator.invoke(event_with_body(predict, one, i)).status_code == 200
         found = REPORT.findall(emulator.log(tail_chars=None))[skip:]
         results["POST /predict"] = [(float(d), int(b)) for d, b in found]
         skip += len(found)
         for i in range(args.n // 4):
             start = (i * args.batch_size) % (len(rows) - args.batch_size)
-            body = {
+            many: dict[str, Any] = {
                 "transactions": [{"features": [float(v) for v in r]} for r in rows[start : start + args.batch_size]]
             }
-            assert emulator.invoke(event_with_body(batch, body, 10**6 + i)).status_code == 200
+            assert emulator.invoke(event_with_body(batch, many, 10**6 + i)).status_code == 200
         found = REPORT.findall(emulator.log(tail_chars=None))[skip:]
         results[f"POST /predict/batch ({args.batch_size} rows)"] = [(float(d), int(b)) for d, b in found]
     print(
