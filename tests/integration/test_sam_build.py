@@ -82,18 +82,20 @@ def test_sam_validate_lint() -> None:
 
 
 @pytest.fixture(scope="module")
-def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build_dir() -> Path:
     """`sam build` of a clean copy of the repository, no containers.
 
-    The build directory and sam's cache live under build/ (ignored by git) so a re-run only
-    rebuilds what changed; a fresh clone builds everything (pip downloads about 70 MB once).
+    The copy, the build directory and sam's cache live under build/ (ignored by git) at fixed
+    paths, because sam's cache is keyed by the absolute source path: a re-run only rebuilds what
+    changed; a fresh clone builds everything (pip downloads about 70 MB once).
     """
-    clean = tmp_path_factory.mktemp("clean-clone")
+    work = REPO_ROOT / "build" / "sam-test" / ARCH
+    clean = work / "clean-copy"
+    shutil.rmtree(clean, ignore_errors=True)
     for name in tracked_files():
         target = clean / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, target)
-    work = REPO_ROOT / "build" / "sam-test" / ARCH
     out = work / "build"
     shutil.rmtree(out, ignore_errors=True)
     result = subprocess.run(
