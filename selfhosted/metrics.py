@@ -23,7 +23,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from aws_lambda_powertools import Metrics
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -73,24 +72,11 @@ def mark_worker_dead(pid: int) -> None:
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
-class _NoEmfMetrics(Metrics):
-    """CloudWatch EMF metrics are dropped here: Prometheus carries them off AWS.
-
-    On Lambda the EMF buffer is flushed after every invocation; in a long-lived server it would
-    only be flushed every 100 values, and Powertools formats the whole buffer into a debug string on
-    every ``add_metric`` (measured: the largest per-request cost of the server before this class).
-    """
-
-    def add_metric(self, name: str, unit: Any, value: float, resolution: Any = 60) -> None:
-        return None
-
-
 class PrometheusTelemetry(Telemetry):
     """The app's telemetry (decision logs) with Prometheus counters in place of EMF metrics."""
 
     def __init__(self, model_version: str, **kwargs: Any) -> None:
         super().__init__(model_version, **kwargs)
-        self.metrics = _NoEmfMetrics(service=self.service, namespace=self.metrics.namespace)
         MODEL_INFO.labels(model_version=model_version).set(1)
 
     def decisions(
@@ -109,6 +95,11 @@ class PrometheusTelemetry(Telemetry):
             FLAGGED.inc(flagged)
         INFERENCE.observe(latency_ms / 1000.0)
         return flagged
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        """CloudWatch EMF values are dropped: on Lambda they are flushed once per invocation, in a
+        long-lived server they would be printed every 100 values to no one; Prometheus carries them."""
+        return None
 
 
 class MetricsMiddleware:

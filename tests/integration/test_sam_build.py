@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -81,18 +82,20 @@ def test_sam_validate_lint() -> None:
 
 
 @pytest.fixture(scope="module")
-def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build_dir() -> Path:
     """`sam build` of a clean copy of the repository, no containers.
 
-    The build directory and sam's cache live under build/ (ignored by git) so a re-run only
-    rebuilds what changed; a fresh clone builds everything (pip downloads about 70 MB once).
+    The copy, the build directory and sam's cache live under build/ (ignored by git) at fixed
+    paths, because sam's cache is keyed by the absolute source path: a re-run only rebuilds what
+    changed; a fresh clone builds everything (pip downloads about 70 MB once).
     """
-    clean = tmp_path_factory.mktemp("clean-clone")
+    work = REPO_ROOT / "build" / "sam-test" / ARCH
+    clean = work / "clean-copy"
+    shutil.rmtree(clean, ignore_errors=True)
     for name in tracked_files():
         target = clean / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, target)
-    work = REPO_ROOT / "build" / "sam-test" / ARCH
     out = work / "build"
     shutil.rmtree(out, ignore_errors=True)
     result = subprocess.run(
@@ -155,13 +158,25 @@ def test_build_copies_the_function_packages_only(build_dir: Path) -> None:
     assert not list(task_root.rglob("__pycache__"))
 
 
+def trim_rules() -> Any:
+    spec = importlib.util.spec_from_file_location("layer_trim", REPO_ROOT / "layers" / "dependencies" / "trim.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_dependency_layer_holds_exactly_the_pinned_distributions(build_dir: Path) -> None:
     site = build_dir / "DependenciesLayer" / "python"
     installed = {}
     for info in site.glob("*.dist-info"):
         name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
         installed[canonical(name)] = version
-    assert installed == layer_pins()
+    dropped = {canonical(name) for name in trim_rules().DEAD_DISTRIBUTIONS}
+    expected = {name: version for name, version in layer_pins().items() if name not in dropped}
+    assert installed == expected
+    assert dropped <= set(layer_pins()), "trim.py drops a distribution the layer does not pin"
 
 
 def test_dependency_layer_wheels_fit_the_runtime_and_architecture(build_dir: Path) -> None:
