@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = args.results / f"{stamp}-{args.scenario}-{args.target}"
+    # Absolute: k6 runs from loadtest/, so a relative --results would point elsewhere for it.
+    out_dir = args.results.resolve() / f"{stamp}-{args.scenario}-{args.target}"
     out_dir.mkdir(parents=True, exist_ok=True)
     record: dict[str, object] = {
         "scenario": args.scenario,

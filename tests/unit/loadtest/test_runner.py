@@ -73,6 +73,16 @@ def test_unreachable_target_fails_fast_with_a_clear_message(
     assert "k6 exit code" in capsys.readouterr().out
 
 
+def test_relative_results_dir_works(tmp_path: Path, payload_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """k6 runs from loadtest/: a results path relative to the caller must still be where k6 writes."""
+    monkeypatch.chdir(tmp_path)
+    url = f"http://127.0.0.1:{free_port()}"
+    main(["--target", "url", "--base-url", url, "--results", "rel", "-e", f"PAYLOADS={payload_file}"])
+    (run_dir,) = (tmp_path / "rel").iterdir()
+    assert "could not create" not in (run_dir / "k6.log").read_text(encoding="utf-8")
+    assert "did not answer a valid score" in (run_dir / "k6.log").read_text(encoding="utf-8")
+
+
 def test_url_target_needs_a_url(tmp_path: Path, payload_file: Path) -> None:
     code = main(["--target", "url", "--base-url", "", "--results", str(tmp_path), "-e", f"PAYLOADS={payload_file}"])
     assert code == 2
