@@ -160,7 +160,7 @@ def plot_figures(figures: RunFigures, out_dir: Path, title: str) -> list[Path]:
     seconds = data.index.to_numpy()
     written: list[Path] = []
 
-    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=90)
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=75)
     for column, style in (("p50", "-"), ("p95", "--"), ("p99", ":")):
         ax.plot(seconds, data[column], style, label=column, linewidth=1.4)
     ax.set_yscale("log")
@@ -174,7 +174,7 @@ def plot_figures(figures: RunFigures, out_dir: Path, title: str) -> list[Path]:
     fig.savefig(written[-1])
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=90)
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=75)
     total = data[list(OUTCOMES)].sum(axis=1)
     ax.plot(seconds, total, color="#264653", label="all responses", linewidth=1.4)
     ax.plot(seconds, data["200"], color=OUTCOME_COLOURS["200"], label="200 (scored)", linewidth=1.2)
@@ -193,7 +193,7 @@ def plot_figures(figures: RunFigures, out_dir: Path, title: str) -> list[Path]:
     fig.savefig(written[-1])
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=90)
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=75)
     share = data[list(OUTCOMES)].div(total.replace(0, np.nan), axis=0).fillna(0) * 100
     ax.stackplot(
         seconds,
