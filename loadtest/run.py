@@ -228,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a k6 scenario against a local target (bounded, no orphans).")
     parser.add_argument("--scenario", choices=SCENARIOS, default="smoke")
     parser.add_argument("--target", choices=TARGETS, default="local")
-    parser.add_argument("--base-url", default=os.environ.get("BASE_URL", ""), help="for --target url")
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("BASE_URL") or "http://127.0.0.1:3000",
+        help="for --target url (default: $BASE_URL, else a `make serve` or `sam local start-api` on port 3000)",
+    )
     parser.add_argument("--results", type=Path, default=LOADTEST_DIR / "results")
     parser.add_argument("--ready-timeout", type=float, default=90.0)
     parser.add_argument("-e", dest="env", action="append", default=[], help="NAME=value passed to k6 (repeatable)")
