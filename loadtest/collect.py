@@ -23,6 +23,18 @@ HEADER = (
 )
 
 
+def label(run: dict[str, object]) -> str:
+    """The target's name, with the extra arguments it was started with (they change the figures)."""
+    extra = str(run.get("target_args") or "").strip()
+    return f"{run['target']} ({extra})" if extra else str(run["target"])
+
+
+def slug(run: dict[str, object]) -> str:
+    extra = str(run.get("target_args") or "").strip()
+    words = "-".join(part.strip("-") for part in extra.split() if part.strip("-"))
+    return f"{run['scenario']}-{run['target']}" + (f"-{words}" if words else "")
+
+
 def row(run_dir: Path) -> str:
     figures = compute_figures(load_samples(find_metrics_file(run_dir)))
     run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
@@ -36,7 +48,7 @@ def row(run_dir: Path) -> str:
     )
     lat = figures.latency_ms
     return (
-        f"| {run['target']} | {run['scenario']} | {figures.requests} | {figures.mean_rate:.0f} "
+        f"| {label(run)} | {run['scenario']} | {figures.requests} | {figures.mean_rate:.0f} "
         f"| {lat['p50']:.2f} | {lat['p95']:.2f} | {lat['p99']:.2f} | {lat['max']:.1f} "
         f"| {figures.error_rate:.2%} | {figures.throttled_rate:.2%} | {dropped} "
         f"| {run.get('k6_cpu_cores', '?')} "
@@ -58,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                 run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
                 args.plots.mkdir(parents=True, exist_ok=True)
                 for png in sorted(run_dir.glob("*.png")):
-                    shutil.copyfile(png, args.plots / f"{run['scenario']}-{run['target']}-{png.name}")
+                    shutil.copyfile(png, args.plots / f"{slug(run)}-{png.name}")
     except (ReportError, OSError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -289,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 spec = target_spec(args.target, free_port(), args.python, shlex.split(args.target_args))
                 record["target_command"] = spec.command
+                record["target_args"] = args.target_args
                 print(f"loadtest: starting {args.target}: {' '.join(spec.command)}", flush=True)
                 target_pid, ready_seconds = stack.enter_context(
                     started_target(spec, target_log, out_dir / "target.log", args.ready_timeout)

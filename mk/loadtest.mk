@@ -24,9 +24,11 @@ loadtest-report: $(STAMP) ## rebuild the markdown + PNG report of one run: RUN=l
 	$(PY) -m loadtest.report $(RUN)
 
 .PHONY: loadtest-figures
-loadtest-figures: $(STAMP) $(MODEL) $(LOADTEST_PAYLOADS) ## BENCHMARKS.md's k6 figures: the load scenario on each local target, plots to docs/loadtest/
+loadtest-figures: $(STAMP) $(MODEL) $(LOADTEST_PAYLOADS) ## BENCHMARKS.md's k6 figures: the load scenario on each local target (+ the emulator with 4 warm environments), plots to docs/loadtest/
 	@dir="loadtest/results/figures-$$(date -u +%Y%m%dT%H%M%SZ)"; \
 	for target in local server; do \
 		$(PY) -m loadtest.run --scenario load --target $$target --results "$$dir" $(LOADTEST_ARGS) || echo "($$target: thresholds failed; figures kept)"; \
 	done; \
+	$(PY) -m loadtest.run --scenario load --target local --target-args '--warm-pool 4' --results "$$dir" $(LOADTEST_ARGS) \
+		|| echo "(local, warm pool: thresholds failed; figures kept)"; \
 	$(PY) -m loadtest.collect "$$dir"/* --plots docs/loadtest

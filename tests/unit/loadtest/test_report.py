@@ -146,3 +146,8 @@ def test_collect_makes_a_row_and_copies_the_plots(recorded_run: Path, tmp_path: 
     line = row(recorded_run)
     assert line.startswith(f"| url | smoke | {figures.requests} |")
     assert line.endswith("| all passed |")
+    from loadtest.collect import label, slug
+
+    tuned = {"scenario": "load", "target": "local", "target_args": "--warm-pool 4"}
+    assert label(tuned) == "local (--warm-pool 4)"
+    assert slug(tuned) == "load-local-warm-pool-4"
