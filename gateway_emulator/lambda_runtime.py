@@ -131,12 +131,16 @@ class RuntimeSettings:
 
 
 def map_opt_path(value: str, layer_dirs: Mapping[str, Path]) -> str:
-    """Map ``/opt/<folder>/...`` onto the local layer folder called ``<folder>`` (e.g. /opt/model ->
-    layers/model): a layer's content is extracted under /opt on Lambda."""
+    """Map ``/opt/<folder>/...`` onto a local layer: a layer's content is extracted under /opt on
+    Lambda. Source layout: the layer folder *is* ``<folder>`` (``layers/model`` for /opt/model).
+    Built layout (``sam build``): ``<folder>`` is inside the layer folder
+    (``.aws-sam/build/ModelLayer/model``)."""
     if not value.startswith("/opt/"):
         return value
     head, _, rest = value[len("/opt/") :].partition("/")
     target = layer_dirs.get(head)
+    if target is None:
+        target = next((d / head for d in layer_dirs.values() if (d / head).is_dir()), None)
     if target is None:
         return value
     return str(target / rest) if rest else str(target)
