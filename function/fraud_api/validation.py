@@ -148,6 +148,14 @@ def parse_features(
     if type(value) is list:
         if len(value) != len(names):
             return [], [FieldError(path, f"must have exactly {len(names)} numbers, got {len(value)}")]
+        # Fast path, inlined: every item a float or int (bool is neither) within float32's finite range
+        # (NaN fails the comparison). Only a row that fails it pays for the per-item messages below.
+        for item in value:
+            kind = type(item)
+            if not ((kind is float or kind is int) and -FLOAT32_MAX <= item <= FLOAT32_MAX):
+                break
+        else:
+            return value, errors
         for position, item in enumerate(value):
             problem = _number_problem(item)
             if problem is not None:
@@ -175,8 +183,7 @@ def parse_features(
     return [], [
         FieldError(
             path,
-            f"must be an array of {len(names)} numbers or an object of named features, "
-            f"got {_type_name(value)}",
+            f"must be an array of {len(names)} numbers or an object of named features, got {_type_name(value)}",
         )
     ]
 
@@ -194,15 +201,11 @@ def parse_transaction(
     transaction_id = data.get("transaction_id")
     if transaction_id is not None:
         if type(transaction_id) is not str:
-            errors.append(
-                FieldError(f"{prefix}transaction_id", f"must be a string, got {_type_name(transaction_id)}")
-            )
+            errors.append(FieldError(f"{prefix}transaction_id", f"must be a string, got {_type_name(transaction_id)}"))
             transaction_id = None
         elif not 1 <= len(transaction_id) <= TRANSACTION_ID_MAX_LENGTH:
             errors.append(
-                FieldError(
-                    f"{prefix}transaction_id", f"must have 1 to {TRANSACTION_ID_MAX_LENGTH} characters"
-                )
+                FieldError(f"{prefix}transaction_id", f"must have 1 to {TRANSACTION_ID_MAX_LENGTH} characters")
             )
     if "features" not in data:
         errors.append(FieldError(f"{prefix}features", "is required"))
