@@ -208,6 +208,7 @@ class ExecutionEnvironment:
         self._init_seen = asyncio.Event()
         self._rie_request_id = ""
         self._mem_pids: list[int] = []
+        self._starts_seen = 0
         self._peak_mb = 0
         self._mem_sampled = 0.0
 
@@ -282,6 +283,7 @@ class ExecutionEnvironment:
                         started = _START_LINE.match(line)
                         if started:
                             self._rie_request_id = started.group(1).decode()
+                            self._starts_seen += 1
                 elif line:
                     fn_log.info("%s", line.decode(errors="replace").rstrip())
 
@@ -363,7 +365,9 @@ class ExecutionEnvironment:
         return InvocationResult(
             outcome=outcome,
             payload=body,
-            request_id=self._rie_request_id or str(uuid.uuid4()),
+            # The RIE's request id (the handler's context.aws_request_id) once its START line for
+            # this invocation has been read; otherwise a fresh id rather than a stale one.
+            request_id=self._rie_request_id if self._starts_seen == self.invocations else str(uuid.uuid4()),
             duration_ms=duration,
             init_ms=init_ms,
             max_memory_mb=self._peak_mb,

@@ -177,6 +177,15 @@ def test_report_line_per_invocation(client: httpx.Client, emulator: Emulator) ->
     assert any("Init Duration:" in line for line in reports)
 
 
+def test_report_carries_the_lambda_request_id(client: httpx.Client, emulator: Emulator) -> None:
+    ids = [_echo(client.get("/echo"))["request_id"] for _ in range(3)]
+    time.sleep(0.2)
+    log = emulator.log()
+    # Normally every REPORT names the handler's aws_request_id; when the RIE's START line is read
+    # after the answer (a race under heavy load) the emulator uses a fresh id instead.
+    assert any(f"REPORT RequestId: {rid}\t" in log for rid in ids)
+
+
 def test_bad_input_never_loses_the_request(client: httpx.Client) -> None:
     # Not UTF-8 and not a binary media type: passed base64-encoded rather than corrupted.
     event = _echo(client.post("/echo", content=b"\xff\xfe\x00", headers={"Content-Type": "text/plain"}))["event"]
