@@ -284,6 +284,11 @@ class Gateway:
         if result.outcome is not Outcome.OK:
             await _gateway_response(send, BAD_GATEWAY, request_id)
             return
+        if len(result.payload) > LAMBDA_SYNC_PAYLOAD_BYTES:
+            # Lambda fails an invocation whose response exceeds the 6 MB synchronous payload quota.
+            log.warning("%s: function response of %d bytes is over 6 MB", request_id, len(result.payload))
+            await _gateway_response(send, BAD_GATEWAY, request_id)
+            return
         mapped = _map_proxy_response(result.payload)
         if mapped is None:
             log.warning("%s: malformed Lambda proxy response: %.200r", request_id, result.payload)
