@@ -290,9 +290,7 @@ def bench_cold_start(model_dir: Path, rows: list[list[float]], reps: int) -> dic
 
     use_layer = (LAYER_DIR / ".installed").is_file()
     argv, env = _layer_env(model_dir, use_layer)
-    env["BENCH_EVENT"] = json.dumps(
-        rest_event("POST", "/predict", json.dumps({"features": rows[0]}), JSON_HEADERS)
-    )
+    env["BENCH_EVENT"] = json.dumps(rest_event("POST", "/predict", json.dumps({"features": rows[0]}), JSON_HEADERS))
     eager = {**env, "FRAUD_API_EAGER_PYDANTIC": "1"}
     variants = {
         "naive baseline": (env, "benchmarks.naive_baseline.naive_app"),
@@ -385,7 +383,13 @@ def render(results: dict[str, Any]) -> str:
             f"| {name} | {row['median_us']:.0f} us | {row['p90_us']:.0f} us | {row['p99_us']:.0f} us | "
             f"{naive_inv / row['median_us']:.2f}x |"
         )
-    lines += ["", "Request parsing alone (30 numbers + id, bytes -> checked row):", "", "| parser | median |", "|---|---|"]
+    lines += [
+        "",
+        "Request parsing alone (30 numbers + id, bytes -> checked row):",
+        "",
+        "| parser | median |",
+        "|---|---|",
+    ]
     for name, row in parse.items():
         lines.append(f"| {name} | {row['median_us']:.1f} us |")
     lines += [
