@@ -245,7 +245,8 @@ def markdown(summary: dict[str, Any]) -> str:
     for run in summary["runs"]:
         lines.append(
             f"| {run['round']} | {run['server']} | {run['rps']:.0f} | {run['wrk_p99_ms']:.1f} |"
-            f" {run['rate_achieved']:.0f} | {run['rate_p50_ms']:.2f} | {run['rate_p99_ms']:.1f} | {run['rate_dropped']} |"
+            f" {run['rate_achieved']:.0f} | {run['rate_p50_ms']:.2f} | {run['rate_p99_ms']:.1f} |"
+            f" {run['rate_dropped']} |"
         )
     return "\n".join(lines)
 
