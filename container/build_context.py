@@ -1,4 +1,4 @@
-"""Copy the build context that ``.dockerignore`` allows into a fresh directory: ``python container/build_context.py DIR``.
+"""Copy the build context that ``.dockerignore`` allows into a fresh directory (``build_context.py DIR``).
 
 Docker itself applies ``.dockerignore``; the tests build from this copy instead, so that a path the
 Dockerfile needs but the allow-list forgets fails the build instead of working by accident from a
