@@ -235,6 +235,22 @@ def machine() -> dict[str, Any]:
     }
 
 
+def markdown(summary: dict[str, Any]) -> str:
+    """The per-round table for BENCHMARKS.md."""
+    rate = summary["settings"]["rate"]
+    lines = [
+        f"| round | server | wrk req/s | wrk p99 ms | k6 {rate}/s achieved | k6 p50 ms | k6 p99 ms | dropped |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in summary["runs"]:
+        lines.append(
+            f"| {run['round']} | {run['server']} | {run['rps']:.0f} | {run['wrk_p99_ms']:.1f} |"
+            f" {run['rate_achieved']:.0f} | {run['rate_p50_ms']:.2f} | {run['rate_p99_ms']:.1f} |"
+            f" {run['rate_dropped']} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -295,6 +311,7 @@ def main() -> int:
     def median(name: str, field: str) -> float:
         return statistics.median(getattr(m, field) for m in results if m.server == name)
 
+    info["load_avg_at_end"] = os.getloadavg()
     summary = {
         "machine": info,
         "settings": vars(args) | {"out": str(args.out)},
@@ -323,6 +340,8 @@ def main() -> int:
             f"{name:>10}: median {m['rps']:.0f} req/s; at {args.rate} req/s p50 {m['rate_p50_ms']:.2f} ms,"
             f" p99 {m['rate_p99_ms']:.2f} ms"
         )
+    print(f"load average at start {info['load_avg_at_start']}, at end {info['load_avg_at_end']}")
+    print("\n" + markdown(summary) + "\n")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"selfhosted-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     path.write_text(json.dumps(summary, indent=2) + "\n")
