@@ -12,6 +12,7 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from loadtest.report import ReportError, compute_figures, find_metrics_file, load_samples, threshold_verdicts
@@ -23,13 +24,13 @@ HEADER = (
 )
 
 
-def label(run: dict[str, object]) -> str:
+def label(run: Mapping[str, object]) -> str:
     """The target's name, with the extra arguments it was started with (they change the figures)."""
     extra = str(run.get("target_args") or "").strip()
     return f"{run['target']} ({extra})" if extra else str(run["target"])
 
 
-def slug(run: dict[str, object]) -> str:
+def slug(run: Mapping[str, object]) -> str:
     extra = str(run.get("target_args") or "").strip()
     words = "-".join(part.strip("-") for part in extra.split() if part.strip("-"))
     return f"{run['scenario']}-{run['target']}" + (f"-{words}" if words else "")
