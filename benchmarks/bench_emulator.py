@@ -128,9 +128,8 @@ async def constant_rate(port: int, requests: list[bytes], rate: float, duration:
     tasks = []
     for i in range(total):
         scheduled = start + i / rate
-        delay = scheduled - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        # Always yield: when behind schedule, queued responses must still be processed.
+        await asyncio.sleep(max(0.0, scheduled - loop.time()))
         tasks.append(asyncio.create_task(one(requests[i % len(requests)], scheduled)))
     await asyncio.gather(*tasks)
     elapsed = loop.time() - start
@@ -160,6 +159,47 @@ async def closed_loop(port: int, requests: list[bytes], duration: float, conns: 
     start = loop.time()
     await asyncio.gather(*(worker(i) for i in range(conns)))
     return _summary(latencies, statuses, loop.time() - start) | {"connections": conns}
+
+
+def _proc_table() -> dict[int, tuple[str, int, int]]:
+    """pid -> (command name, parent pid, CPU ticks user+system)."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        table[int(entry)] = (comm, int(fields[1]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def _cpu_by_role(root: int) -> dict[str, int]:
+    """CPU ticks of the emulator (gateway), its RIEs and their runtimes (awslambdaric + handler)."""
+    table = _proc_table()
+    roles = {"gateway": table.get(root, ("", 0, 0))[2], "rie": 0, "runtime": 0}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (comm, ppid, ticks) in table.items():
+            if ppid == parent:
+                roles["rie" if comm.startswith("aws-lambda-rie") else "runtime"] += ticks
+                frontier.append(pid)
+    return roles
+
+
+async def single_request(port: int, payload: bytes) -> tuple[int, float]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    t0 = time.perf_counter()
+    writer.write(payload)
+    status = await _read_response(reader)
+    elapsed = (time.perf_counter() - t0) * 1000
+    writer.close()
+    return status, elapsed
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -208,9 +248,8 @@ async def bench_emulator(args: argparse.Namespace, bodies: list[bytes]) -> dict[
     try:
         _wait_port(port, proc)
         requests = [http_request("/predict", b, "127.0.0.1") for b in bodies]
-        t0 = time.perf_counter()
-        cold = await closed_loop(port, requests[:1], 0.001, 1)
-        first_ms = (time.perf_counter() - t0) * 1000
+        status, first_ms = await single_request(port, requests[0])
+        cold = {"status": status}
         # Warm every environment: concurrent bursts make the pool scale out to its limit.
         for _ in range(3):
             await closed_loop(port, requests, 1.0, args.concurrency)
@@ -218,7 +257,14 @@ async def bench_emulator(args: argparse.Namespace, bodies: list[bytes]) -> dict[
         results["constant_rate"] = [
             await constant_rate(port, requests, rate, args.duration, args.concurrency) for rate in args.rates
         ]
+        ticks_before = _cpu_by_role(proc.pid)
         results["closed_loop"] = await closed_loop(port, requests, args.duration, args.concurrency)
+        ticks_after = _cpu_by_role(proc.pid)
+        hz = os.sysconf("SC_CLK_TCK")
+        n = results["closed_loop"]["requests"]
+        results["cpu_us_per_request"] = {
+            role: round((ticks_after[role] - ticks_before[role]) / hz / n * 1e6) for role in ticks_before
+        }
         return results
     finally:
         _stop(proc)
@@ -293,6 +339,7 @@ def main() -> int:
             f"| baseline: bare RIE, 1 env, no gateway | 1 | {b['rate_rps']} | {b['p50_ms']} | {b['p95_ms']} | "
             f"{b['p99_ms']} | {b['max_ms']} | {b['statuses']} |"
         )
+    print(f"CPU per request in the closed loop (us): {emu['cpu_us_per_request']}")
     print(f"first request incl. cold start: {emu['first_request_ms_incl_cold_start']} ms; results: {path}")
     return 0
 

@@ -131,12 +131,16 @@ class RuntimeSettings:
 
 
 def map_opt_path(value: str, layer_dirs: Mapping[str, Path]) -> str:
-    """Map ``/opt/<folder>/...`` onto the local layer folder called ``<folder>`` (e.g. /opt/model ->
-    layers/model): a layer's content is extracted under /opt on Lambda."""
+    """Map ``/opt/<folder>/...`` onto a local layer: a layer's content is extracted under /opt on
+    Lambda. Source layout: the layer folder *is* ``<folder>`` (``layers/model`` for /opt/model).
+    Built layout (``sam build``): ``<folder>`` is inside the layer folder
+    (``.aws-sam/build/ModelLayer/model``)."""
     if not value.startswith("/opt/"):
         return value
     head, _, rest = value[len("/opt/") :].partition("/")
     target = layer_dirs.get(head)
+    if target is None:
+        target = next((d / head for d in layer_dirs.values() if (d / head).is_dir()), None)
     if target is None:
         return value
     return str(target / rest) if rest else str(target)
@@ -204,6 +208,7 @@ class ExecutionEnvironment:
         self._init_seen = asyncio.Event()
         self._rie_request_id = ""
         self._mem_pids: list[int] = []
+        self._starts_seen = 0
         self._peak_mb = 0
         self._mem_sampled = 0.0
 
@@ -212,6 +217,7 @@ class ExecutionEnvironment:
         return self.proc.pid if self.proc else None
 
     async def start(self) -> None:
+        self.healthy = True
         host = self.settings.host
         self._port = _free_port(host)
         api_port = _free_port(host)
@@ -278,6 +284,7 @@ class ExecutionEnvironment:
                         started = _START_LINE.match(line)
                         if started:
                             self._rie_request_id = started.group(1).decode()
+                            self._starts_seen += 1
                 elif line:
                     fn_log.info("%s", line.decode(errors="replace").rstrip())
 
@@ -359,7 +366,9 @@ class ExecutionEnvironment:
         return InvocationResult(
             outcome=outcome,
             payload=body,
-            request_id=self._rie_request_id or str(uuid.uuid4()),
+            # The RIE's request id (the handler's context.aws_request_id) once its START line for
+            # this invocation has been read; otherwise a fresh id rather than a stale one.
+            request_id=self._rie_request_id if self._starts_seen == self.invocations else str(uuid.uuid4()),
             duration_ms=duration,
             init_ms=init_ms,
             max_memory_mb=self._peak_mb,
@@ -503,12 +512,15 @@ class FunctionPool:
             if len(self._envs) >= self.limit:
                 return InvocationResult(Outcome.THROTTLED)
             env = self._new_env()
-            try:
-                await env.start()
-            except Exception as exc:
-                self._envs.discard(env)
-                log.error("%s: could not start: %s", env.env_id, exc)
-                return InvocationResult(Outcome.START_FAILED)
+            for attempt in (1, 2):  # a second try covers losing a free port to another process
+                try:
+                    await env.start()
+                    break
+                except Exception as exc:
+                    log.error("%s: could not start (attempt %d): %s", env.env_id, attempt, exc)
+                    if attempt == 2:
+                        self._envs.discard(env)
+                        return InvocationResult(Outcome.START_FAILED)
         try:
             result = await env.invoke(payload)
         except BaseException:

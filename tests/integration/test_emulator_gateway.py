@@ -105,7 +105,7 @@ def test_body_over_10_mb_is_refused_with_413(client: httpx.Client) -> None:
 
 
 def test_function_errors_and_malformed_answers_are_502(client: httpx.Client) -> None:
-    for path in ("/error", "/malformed"):
+    for path in ("/error", "/malformed", "/big"):  # /big answers more than Lambda's 6 MB
         resp = client.post(path)
         assert resp.status_code == 502
         assert resp.json() == {"message": "Internal server error"}
@@ -175,6 +175,15 @@ def test_report_line_per_invocation(client: httpx.Client, emulator: Emulator) ->
     assert all(matched)
     assert all(int(m.group(1)) > 5 for m in matched if m)  # a real Python process, measured from /proc
     assert any("Init Duration:" in line for line in reports)
+
+
+def test_report_carries_the_lambda_request_id(client: httpx.Client, emulator: Emulator) -> None:
+    ids = [_echo(client.get("/echo"))["request_id"] for _ in range(3)]
+    time.sleep(0.2)
+    log = emulator.log()
+    # Normally every REPORT names the handler's aws_request_id; when the RIE's START line is read
+    # after the answer (a race under heavy load) the emulator uses a fresh id instead.
+    assert any(f"REPORT RequestId: {rid}\t" in log for rid in ids)
 
 
 def test_bad_input_never_loses_the_request(client: httpx.Client) -> None:

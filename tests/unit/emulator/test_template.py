@@ -58,6 +58,12 @@ def test_environment_maps_opt_to_layer_folders() -> None:
     assert env["LAMBDA_TASK_ROOT"] == str(fn.code_dir)
 
 
+def test_map_opt_path_understands_the_sam_build_layout(tmp_path: Path) -> None:
+    built = tmp_path / "ModelLayer"
+    (built / "model").mkdir(parents=True)
+    assert map_opt_path("/opt/model", {"ModelLayer": built}) == str(built / "model")
+
+
 def test_map_opt_path_leaves_unknown_paths_alone() -> None:
     dirs = {"model": Path("/x/layers/model")}
     assert map_opt_path("/opt/model", dirs) == "/x/layers/model"
