@@ -97,11 +97,9 @@ def manifest_from_dict(data: dict[str, Any]) -> Manifest:
         manifest = Manifest(**kwargs)
     except TypeError as exc:  # a field of the wrong kind
         raise ManifestError(str(exc)) from exc
-    if "n_features" in data and data["n_features"] != manifest.n_features:
-        raise ManifestError(
-            f"n_features is {data['n_features']} but feature_names lists {manifest.n_features}"
-        )
     manifest.validate()
+    if "n_features" in data and data["n_features"] != manifest.n_features:
+        raise ManifestError(f"n_features is {data['n_features']} but feature_names lists {manifest.n_features}")
     return manifest
 
 

@@ -1,0 +1,130 @@
+"""The whole run: data -> split -> XGBoost -> threshold -> evaluation -> ONNX + parity -> layer + report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+from fraud_scoring.manifest import MANIFEST_FILE, Manifest, manifest_from_dict, model_version_for
+from training.data import FEATURE_NAMES, Dataset, generate_synthetic, load_csv
+from training.evaluate import THRESHOLD_RULE, choose_threshold, evaluate
+from training.export import (
+    INPUT_NAME,
+    POSITIVE_CLASS_INDEX,
+    PROBABILITY_OUTPUT,
+    check_parity,
+    to_onnx,
+)
+from training.report import write_report
+from training.train import TrainingParams, time_split, train_logistic_baseline, train_xgboost, xgboost_scores
+
+ONNX_FILE = "model.onnx"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    out_dir: Path = Path("layers/model")
+    report_dir: Path = Path("training/report")
+    csv: Path | None = None
+    rows: int = 200_000
+    fraud_rate: float = 0.002
+    min_positives: int = 20
+    params: TrainingParams = field(default_factory=TrainingParams)
+
+
+def _log(message: str) -> None:
+    print(f"[train] {message}", file=sys.stderr, flush=True)
+
+
+def load_data(config: RunConfig) -> Dataset:
+    if config.csv is not None:
+        return load_csv(config.csv, min_positives=config.min_positives)
+    return generate_synthetic(config.rows, config.fraud_rate, config.params.seed)
+
+
+def run(config: RunConfig) -> Manifest:
+    started = time.perf_counter()
+    data = load_data(config)
+    _log(f"data: {data.source}: {data.n_rows:,} rows, {data.n_positive:,} frauds ({data.n_positive / data.n_rows:.3%})")
+    split = time_split(data)
+    _log(
+        f"split by time: train {split.y_train.size:,} / validation {split.y_val.size:,} "
+        f"/ test {split.y_test.size:,} rows"
+    )
+
+    model = train_xgboost(split, config.params)
+    best = int(model.best_iteration)
+    _log(f"XGBoost: best iteration {best} (early stopping on validation AUC-PR)")
+    threshold = choose_threshold(split.y_val, xgboost_scores(model, split.X_val))
+    test_scores = xgboost_scores(model, split.X_test)
+
+    baseline = train_logistic_baseline(split, config.params.seed)
+    baseline_scores = np.asarray(baseline.predict_proba(split.X_test)[:, 1], dtype=np.float64)
+
+    onnx_bytes = to_onnx(model, len(FEATURE_NAMES))
+    parity = check_parity(onnx_bytes, test_scores, split.X_test)
+    _log(f"ONNX parity gate passed: max |diff| {parity.max_abs_diff:.2e} over {parity.rows:,} test rows")
+
+    onnx_sha = hashlib.sha256(onnx_bytes).hexdigest()
+    libraries = ("xgboost-cpu", "onnxmltools", "onnx", "onnxruntime", "scikit-learn", "numpy")
+    manifest = manifest_from_dict(
+        {
+            "model_version": model_version_for(onnx_sha),
+            "onnx_file": ONNX_FILE,
+            "onnx_sha256": onnx_sha,
+            "feature_names": list(FEATURE_NAMES),
+            "input_name": INPUT_NAME,
+            "probability_output": PROBABILITY_OUTPUT,
+            "positive_class_index": POSITIVE_CLASS_INDEX,
+            "threshold": threshold,
+            "threshold_rule": THRESHOLD_RULE,
+            "metrics": {
+                "test": evaluate(split.y_test, test_scores, threshold),
+                "validation": evaluate(split.y_val, xgboost_scores(model, split.X_val), threshold),
+                "baseline_logistic_regression_test": evaluate(split.y_test, baseline_scores, 0.5),
+            },
+            "parity": parity.as_dict(),
+            "training_data": {
+                "source": data.source,
+                "rows": data.n_rows,
+                "positives": data.n_positive,
+                "sha256": data.fingerprint(),
+                "split": {
+                    "train": int(split.y_train.size),
+                    "validation": int(split.y_val.size),
+                    "test": int(split.y_test.size),
+                },
+            },
+            "training_params": {**config.params.as_dict(), "best_iteration": best},
+            "library_versions": {
+                "python": platform.python_version(),
+                **{lib: version(lib) for lib in libraries},
+            },
+            "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        }
+    )
+
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    (config.out_dir / ONNX_FILE).write_bytes(onnx_bytes)
+    (config.out_dir / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
+    seconds = time.perf_counter() - started
+    report = write_report(
+        config.report_dir, json.loads(manifest.to_json()), split.y_test, test_scores, baseline_scores, seconds
+    )
+    m = manifest.metrics["test"]
+    _log(
+        f"model {manifest.model_version}: test ROC-AUC {m['roc_auc']:.4f}, AP {m['average_precision']:.4f}, "
+        f"threshold {threshold:.4f} -> precision {m['precision_at_threshold']:.3f} "
+        f"recall {m['recall_at_threshold']:.3f}"
+    )
+    _log(f"wrote {config.out_dir / ONNX_FILE}, {config.out_dir / MANIFEST_FILE}, {report} in {seconds:.1f} s")
+    return manifest
