@@ -97,6 +97,9 @@ def create_app(
         ),
         docs_url="/docs",
         redoc_url=None,
+        # Observability is Powertools' job here; FastAPI's native OpenTelemetry hooks would only add
+        # a per-request provider check.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.model = model
     app.state.telemetry = observe
