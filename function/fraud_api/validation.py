@@ -96,8 +96,12 @@ def parse_json(body: bytes, max_bytes: int) -> Any:
     except orjson.JSONDecodeError as fast_error:
         # orjson is strict JSON. Python's json also takes NaN / Infinity tokens and huge integers:
         # parse those so that validation can name the exact field instead of a byte offset.
+        # Only UTF-8 (json.loads would also sniff UTF-16/32), and no unpaired surrogate escapes
+        # ("\ud800"): orjson cannot write those back, so echoing one would fail the answer.
         try:
-            return json.loads(body)
+            data = json.loads(body.decode("utf-8"))
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+            return data
         except (ValueError, RecursionError):
             pass
         raise RequestError(
@@ -175,8 +179,7 @@ def parse_features(
     return [], [
         FieldError(
             path,
-            f"must be an array of {len(names)} numbers or an object of named features, "
-            f"got {_type_name(value)}",
+            f"must be an array of {len(names)} numbers or an object of named features, got {_type_name(value)}",
         )
     ]
 
@@ -194,15 +197,11 @@ def parse_transaction(
     transaction_id = data.get("transaction_id")
     if transaction_id is not None:
         if type(transaction_id) is not str:
-            errors.append(
-                FieldError(f"{prefix}transaction_id", f"must be a string, got {_type_name(transaction_id)}")
-            )
+            errors.append(FieldError(f"{prefix}transaction_id", f"must be a string, got {_type_name(transaction_id)}"))
             transaction_id = None
         elif not 1 <= len(transaction_id) <= TRANSACTION_ID_MAX_LENGTH:
             errors.append(
-                FieldError(
-                    f"{prefix}transaction_id", f"must have 1 to {TRANSACTION_ID_MAX_LENGTH} characters"
-                )
+                FieldError(f"{prefix}transaction_id", f"must have 1 to {TRANSACTION_ID_MAX_LENGTH} characters")
             )
     if "features" not in data:
         errors.append(FieldError(f"{prefix}features", "is required"))
