@@ -22,7 +22,7 @@ from tests.unit.reliability.conftest import Answer, Invoke
 N_FEATURES = 30
 JSON_HEADERS = {"Content-Type": "application/json"}
 ERROR_STATUSES = {400, 413, 415, 422}
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 finite_feature = st.floats(min_value=-FLOAT32_MAX, max_value=FLOAT32_MAX, allow_nan=False, allow_infinity=False)
 any_number = st.one_of(st.floats(), st.integers(min_value=-(10**50), max_value=10**50))
