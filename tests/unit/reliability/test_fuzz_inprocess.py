@@ -39,7 +39,8 @@ def test_quick_fuzz_through_the_lambda_handler(document: dict[str, Any], send: A
     tally = fuzz(document, {"lambda": send}, examples=25, tallies={})["lambda"]
     assert tally.requests >= 100
     assert not tally.server_errors
-    assert tally.statuses[200] > 0 and tally.statuses[422] > 0  # both kinds of case were really sent
+    assert tally.statuses[200] > 0
+    assert tally.statuses[422] > 0
 
 
 @pytest.mark.slow
