@@ -111,29 +111,31 @@ def fuzz(
     case is replayed through all transports instead of generating a fresh set for each.
     """
     validators = response_validators(document)
+
+    def campaign(operation: Any, mode: GenerationMode, count: int) -> Callable[[], None]:
+        @settings(max_examples=count, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy(mode))
+        def run(case: Any) -> None:
+            kwargs = case.as_transport_kwargs(base_url="http://fuzz")
+            headers = {str(k): str(v) for k, v in (kwargs.get("headers") or {}).items()}
+            body = encode(kwargs)
+            method = str(kwargs["method"]).upper()
+            for name, send in transports.items():
+                status, answer = send(method, case.formatted_path, headers, body)
+                tally = tallies.setdefault(name, Tally())
+                tally.requests += 1
+                tally.statuses[status] += 1
+                problem = check_answer(method, operation.path, status, answer, validators, body)
+                if problem is not None:
+                    tally.server_errors.append(problem)
+                    raise AssertionError(f"[{name}] {problem}")
+
+        return run
+
     for operation in operations(document):
         is_post = operation.method.upper() == "POST"
         # A GET route without parameters has one meaningful request and no invalid variant.
         modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if is_post else (GenerationMode.POSITIVE,)
-        count = examples if is_post else min(examples, 5)
         for mode in modes:
-
-            @settings(max_examples=count, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-            @given(case=operation.as_strategy(mode))
-            def run(case: Any, route: str = operation.path) -> None:
-                kwargs = case.as_transport_kwargs(base_url="http://fuzz")
-                headers = {str(k): str(v) for k, v in (kwargs.get("headers") or {}).items()}
-                body = encode(kwargs)
-                method = str(kwargs["method"]).upper()
-                for name, send in transports.items():
-                    status, answer = send(method, case.formatted_path, headers, body)
-                    tally = tallies.setdefault(name, Tally())
-                    tally.requests += 1
-                    tally.statuses[status] += 1
-                    problem = check_answer(method, route, status, answer, validators, body)
-                    if problem is not None:
-                        tally.server_errors.append(problem)
-                        raise AssertionError(f"[{name}] {problem}")
-
-            run()
+            campaign(operation, mode, examples if is_post else min(examples, 5))()
     return tallies
