@@ -200,7 +200,8 @@ class LambdaEmulator:
         timeout_s: int | None = None,
     ) -> None:
         self.function = function
-        self.python = python
+        # the runtime starts in the task root: a relative interpreter path must not depend on it
+        self.python = os.path.abspath(python) if os.sep in python else python  # keep venv symlinks
         self.use_dependency_layer = use_dependency_layer
         self.extra_env = extra_env or {}
         self.timeout_s = timeout_s or function.timeout_s
@@ -291,11 +292,13 @@ class LambdaEmulator:
             body = json.loads(body_text)
         return Invocation(status_code=int(raw["statusCode"]), body=body, headers=headers, raw=raw)
 
-    def log(self) -> str:
+    def log(self, tail_chars: int | None = 4000) -> str:
+        """What the emulator and the function wrote (the last ``tail_chars``; None for all)."""
         try:
-            return self.log_path.read_text(errors="replace")[-4000:]
+            text = self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+        return text if tail_chars is None else text[-tail_chars:]
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -322,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Invoke the sam build output through the Lambda RIE.")
     parser.add_argument("events", nargs="+", type=Path)
     parser.add_argument("--build-dir", type=Path, default=Path(".aws-sam/build"))
-    parser.add_argument("--runtime-venv", type=Path, default=Path(".venv-lambda"))
+    parser.add_argument("--runtime-venv", type=Path, default=Path("build/.venv-lambda"))
     args = parser.parse_args(argv)
     function = BuiltFunction.from_build_dir(args.build_dir.resolve())
     python = find_python(function.runtime_version)

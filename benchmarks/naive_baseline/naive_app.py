@@ -1,4 +1,5 @@
 """NAIVE BASELINE for benchmarks only: the old service's style on Lambda. Not shipped, not tested."""
+# ruff: noqa: UP006, UP035, UP045  (kept in the old service's typing style on purpose)
 
 import json
 import os

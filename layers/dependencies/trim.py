@@ -56,6 +56,17 @@ DEAD_PATHS = {
     "aws_lambda_powertools/utilities/validation": "unused utility (needs fastjsonschema)",
 }
 
+# Whole distributions (code and metadata) onnxruntime declares only for its model tooling
+# (transformers/, quantization/, tools/ above): the inference binding never imports them.
+DEAD_DISTRIBUTIONS = {
+    "protobuf": ("google/protobuf", "google"),
+    "flatbuffers": ("flatbuffers",),
+    "packaging": ("packaging",),
+}
+
+# Console scripts pip writes to bin/; Lambda puts /opt/bin on PATH but nothing here runs them.
+DEAD_PATHS["bin"] = "console scripts (f2py, numpy-config, jp.py, ...)"
+
 # File suffixes never read at run time.
 DEAD_SUFFIXES = (".pyi", ".pyc", ".c", ".h", ".pxd", ".pyx")
 
@@ -77,12 +88,19 @@ def trim(site: Path) -> int:
     for pattern in DEAD_PATHS:
         for path in sorted(site.glob(pattern)):
             remove(path)
+    for distribution, folders in DEAD_DISTRIBUTIONS.items():
+        for info in site.glob(f"{distribution}-*.dist-info"):
+            remove(info)
+        for folder in folders:  # a namespace folder ("google") goes only once it is empty
+            path = site / folder
+            if path.is_dir() and (folder == folders[0] or not any(path.iterdir())):
+                shutil.rmtree(path)
     for path in sorted(site.rglob("*"), reverse=True):  # children before parents
         if not path.exists() and not path.is_symlink():
             continue
-        if path.is_dir() and path.name in DEAD_DIR_NAMES:
-            remove(path)
-        elif path.is_file() and path.name.endswith(DEAD_SUFFIXES):
+        dead_dir = path.is_dir() and path.name in DEAD_DIR_NAMES
+        dead_file = path.is_file() and path.name.endswith(DEAD_SUFFIXES)
+        if dead_dir or dead_file:
             remove(path)
     return before - tree_bytes(site)
 
