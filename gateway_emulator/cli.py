@@ -44,15 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", "-t", type=Path, default=Path("template.yaml"), help="SAM template")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", "-p", type=int, default=3000)
-    p.add_argument(
-        "--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE", help="template parameters"
-    )
+    p.add_argument("--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE", help="template parameters")
     p.add_argument(
         "--concurrency",
         type=int,
         default=None,
-        help="execution environments per function (default: ReservedConcurrentExecutions, "
-        f"else {DEFAULT_CONCURRENCY})",
+        help=f"execution environments per function (default: ReservedConcurrentExecutions, else {DEFAULT_CONCURRENCY})",
     )
     p.add_argument("--warm-pool", type=int, default=0, help="environments started eagerly per function")
     p.add_argument("--idle-timeout", type=float, default=600.0, help="seconds before an idle env is reaped")
@@ -119,13 +116,23 @@ def describe(gateway: Gateway, args: argparse.Namespace) -> None:
         for (res, meth), lim in api.method_throttles.items():
             log.info("  throttle %s %s: rate %s, burst %s", meth, res, lim.rate, lim.burst)
         for plan in api.usage_plans:
-            log.info("  usage plan %s: throttle %s, quota %s/%s", plan.logical_id, plan.throttle,
-                     plan.quota_limit, plan.quota_period)
+            log.info(
+                "  usage plan %s: throttle %s, quota %s/%s",
+                plan.logical_id,
+                plan.throttle,
+                plan.quota_limit,
+                plan.quota_period,
+            )
     for lid, pool in gateway.pools.items():
         fn = pool.fn
         log.info(
             "function %s: %s, %s, timeout %ss, %s MB, concurrency %d, layers %s",
-            lid, fn.handler, fn.code_dir, fn.timeout_s, fn.memory_mb, pool.limit,
+            lid,
+            fn.handler,
+            fn.code_dir,
+            fn.timeout_s,
+            fn.memory_mb,
+            pool.limit,
             [str(layer.source_dir) for layer in fn.layers],
         )
     if gateway.api_key_values:
@@ -137,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)  # feature-toggle chatter
     try:
         app = load_app(args.template, _pairs(args.parameter_overrides, "--parameter-overrides"))
     except TemplateError as exc:

@@ -130,8 +130,10 @@ class Gateway:
                     value = api.api_keys.get(key_id)
                     values = [value] if value else generated
                     for v in values:
-                        self._key_plans.setdefault(v, []).append(plan)
-            for key_id, value in api.api_keys.items():
+                        plans = self._key_plans.setdefault(v, [])
+                        if plan not in plans:
+                            plans.append(plan)
+            for value in api.api_keys.values():
                 for v in [value] if value else generated:
                     self._key_plans.setdefault(v, [])
         self.started = asyncio.Event()

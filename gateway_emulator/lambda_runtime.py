@@ -42,7 +42,6 @@ INIT_TIMEOUT_S = 10.0
 _KILL_GRACE_S = 2.0
 _INIT_REPORT = re.compile(rb"INIT REPORT\(durationMs: ([0-9.]+)\)")
 _START_LINE = re.compile(rb"^START RequestId: ([0-9a-f-]+)")
-_RIE_LINE = re.compile(rb"^\d{2} \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\)")
 _RIE_SUMMARY = (b"START RequestId:", b"END RequestId:", b"REPORT RequestId:")
 
 
@@ -132,12 +131,16 @@ class RuntimeSettings:
 
 
 def map_opt_path(value: str, layer_dirs: Mapping[str, Path]) -> str:
-    """Map ``/opt/<folder>/...`` onto the local layer folder called ``<folder>`` (e.g. /opt/model ->
-    layers/model): a layer's content is extracted under /opt on Lambda."""
+    """Map ``/opt/<folder>/...`` onto a local layer: a layer's content is extracted under /opt on
+    Lambda. Source layout: the layer folder *is* ``<folder>`` (``layers/model`` for /opt/model).
+    Built layout (``sam build``): ``<folder>`` is inside the layer folder
+    (``.aws-sam/build/ModelLayer/model``)."""
     if not value.startswith("/opt/"):
         return value
     head, _, rest = value[len("/opt/") :].partition("/")
     target = layer_dirs.get(head)
+    if target is None:
+        target = next((d / head for d in layer_dirs.values() if (d / head).is_dir()), None)
     if target is None:
         return value
     return str(target / rest) if rest else str(target)
@@ -205,6 +208,9 @@ class ExecutionEnvironment:
         self._init_seen = asyncio.Event()
         self._rie_request_id = ""
         self._mem_pids: list[int] = []
+        self._starts_seen = 0
+        self._peak_mb = 0
+        self._mem_sampled = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -250,33 +256,40 @@ class ExecutionEnvironment:
         log.debug("%s: started RIE pid %s on port %s", self.env_id, self.proc.pid, self._port)
 
     async def _pump_logs(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
+        """Read the RIE's output in chunks (cheaper than a readline per line under load): pick up
+        the init duration and request ids, forward the function's own lines to the log."""
+        assert self.proc is not None
+        assert self.proc.stdout is not None
         fn_log = logging.getLogger(f"gateway_emulator.function.{self.fn.logical_id}")
+        debug = log.isEnabledFor(logging.DEBUG)
         stream = self.proc.stdout
+        pending = b""
         while True:
-            try:
-                line = await stream.readline()
-            except (ValueError, asyncio.LimitOverrunError):
-                continue  # a >64 KiB log line; skip it rather than stop reading
-            if not line:
+            chunk = await stream.read(1 << 16)
+            if not chunk:
                 return
-            if _RIE_LINE.match(line):
-                found = _INIT_REPORT.search(line)
-                if found:
-                    self._init_ms = float(found.group(1))
-                    self._init_seen.set()
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("%s: %s", self.env_id, line.decode(errors="replace").rstrip())
-                continue
-            if line.startswith(_RIE_SUMMARY):
-                started = _START_LINE.match(line)
-                if started:
-                    self._rie_request_id = started.group(1).decode()
-                continue  # the emulator prints its own REPORT line
-            fn_log.info("%s", line.decode(errors="replace").rstrip())
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if b"(rapid)" in line[:48]:
+                    if not self._init_seen.is_set():
+                        found = _INIT_REPORT.search(line)
+                        if found:
+                            self._init_ms = float(found.group(1))
+                            self._init_seen.set()
+                    if debug:
+                        log.debug("%s: %s", self.env_id, line.decode(errors="replace").rstrip())
+                elif line.startswith(_RIE_SUMMARY):
+                    if line.startswith(b"START"):
+                        started = _START_LINE.match(line)
+                        if started:
+                            self._rie_request_id = started.group(1).decode()
+                            self._starts_seen += 1
+                elif line:
+                    fn_log.info("%s", line.decode(errors="replace").rstrip())
 
     async def _roundtrip(self, payload: bytes) -> tuple[int, bytes]:
-        assert self._reader is not None and self._writer is not None
+        assert self._reader is not None
+        assert self._writer is not None
         head = (
             f"POST {INVOKE_PATH} HTTP/1.1\r\nHost: {self.settings.host}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
@@ -341,14 +354,23 @@ class ExecutionEnvironment:
             self.healthy = False
         duration = max(0.0, elapsed_ms - (init_ms or 0.0))
         if outcome is Outcome.TIMEOUT:
-            duration = max(duration, self.fn.timeout_s * 1000.0)
+            duration = self.fn.timeout_s * 1000.0  # Lambda reports the timeout itself
+        # VmHWM only grows: sample it on cold starts, failures and at most every 250 ms (reading
+        # /proc/<pid>/status on every request costs more than the rest of the bookkeeping).
+        # A dead runtime has no /proc entry left: the peak seen so far is kept.
+        now = time.monotonic()
+        if cold or outcome is not Outcome.OK or now - self._mem_sampled >= 0.25:
+            self._mem_sampled = now
+            self._peak_mb = max(self._peak_mb, self.max_memory_mb(refresh=cold))
         return InvocationResult(
             outcome=outcome,
             payload=body,
-            request_id=self._rie_request_id or str(uuid.uuid4()),
+            # The RIE's request id (the handler's context.aws_request_id) once its START line for
+            # this invocation has been read; otherwise a fresh id rather than a stale one.
+            request_id=self._rie_request_id if self._starts_seen == self.invocations else str(uuid.uuid4()),
             duration_ms=duration,
             init_ms=init_ms,
-            max_memory_mb=self.max_memory_mb(refresh=cold),
+            max_memory_mb=self._peak_mb,
             env_id=self.env_id,
         )
 

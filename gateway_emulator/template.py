@@ -124,9 +124,7 @@ def transform_template(path: Path, parameters: Mapping[str, str] | None = None) 
     # A fixed region keeps the transform offline (no boto3 region lookup).
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=_REGION))
     try:
-        result: dict[str, Any] = translator.translate(
-            sam, dict(parameters or {}), get_managed_policy_map=lambda: {}
-        )
+        result: dict[str, Any] = translator.translate(sam, dict(parameters or {}), get_managed_policy_map=lambda: {})
     except InvalidDocumentException as exc:
         causes = "; ".join(str(c) for c in exc.causes)
         raise TemplateError(f"samtranslator rejected {path}: {causes}") from exc
@@ -149,7 +147,7 @@ def _apply_conditions(cfn: dict[str, Any], parameters: Mapping[str, Any]) -> dic
 
     def truth(expr: Any) -> bool:
         if isinstance(expr, dict) and len(expr) == 1:
-            (op, arg), = expr.items()
+            ((op, arg),) = expr.items()
             if op == "Fn::Equals":
                 return value(arg[0]) == value(arg[1])
             if op == "Fn::Not":
@@ -251,7 +249,7 @@ def _integration_function(uri: Any, resources: Mapping[str, Any]) -> str | None:
         res = resources.get(name) or {}
         kind = res.get("Type")
         if kind == "AWS::Lambda::Function":
-            return name
+            return str(name)
         if kind in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
             target = _ref((res.get("Properties") or {}).get("FunctionName"))
             if target and target in resources:
@@ -310,8 +308,11 @@ def load_app(path: Path, parameters: Mapping[str, str] | None = None) -> AppConf
             architecture=str((props.get("Architectures") or ["x86_64"])[0]),
         )
 
-    apis = tuple(_load_api(lid, resources, raw_resources) for lid, res in resources.items()
-                 if res.get("Type") == "AWS::ApiGateway::RestApi")
+    apis = tuple(
+        _load_api(lid, resources, raw_resources)
+        for lid, res in resources.items()
+        if res.get("Type") == "AWS::ApiGateway::RestApi"
+    )
     if not apis:
         raise TemplateError(f"{path} defines no REST API (AWS::Serverless::Api or Api events)")
     for api in apis:

@@ -5,10 +5,10 @@ SERVE_TEMPLATE ?= template.yaml
 SERVE_ARGS ?=
 
 .PHONY: serve
-serve: $(STAMP) ## run the API locally like API Gateway + Lambda, no Docker (127.0.0.1:3000)
-	@test -f "$(MODEL)" || $(MAKE) train
+# $(MODEL) is made by `make train` (mk/train.mk) only when no model exists yet.
+serve: $(STAMP) $(MODEL) ## run the API locally like API Gateway + Lambda, no Docker (127.0.0.1:3000)
 	$(PY) -m gateway_emulator --template "$(SERVE_TEMPLATE)" --host "$(SERVE_HOST)" --port "$(SERVE_PORT)" $(SERVE_ARGS)
 
 .PHONY: bench-emulator
-bench-emulator: $(STAMP) ## benchmark the emulator (throttling off): req/s and latency percentiles
+bench-emulator: $(STAMP) $(MODEL) ## benchmark the emulator (throttling off): req/s and latency percentiles
 	$(PY) benchmarks/bench_emulator.py $(BENCH_ARGS)
