@@ -73,7 +73,7 @@ def mark_worker_dead(pid: int) -> None:
 
 
 class PrometheusTelemetry(Telemetry):
-    """The app's telemetry (decision logs, EMF metrics) plus the Prometheus prediction counters."""
+    """The app's telemetry (decision logs) with Prometheus counters in place of EMF metrics."""
 
     def __init__(self, model_version: str, **kwargs: Any) -> None:
         super().__init__(model_version, **kwargs)
@@ -95,6 +95,11 @@ class PrometheusTelemetry(Telemetry):
             FLAGGED.inc(flagged)
         INFERENCE.observe(latency_ms / 1000.0)
         return flagged
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        """CloudWatch EMF values are dropped: on Lambda they are flushed once per invocation, in a
+        long-lived server they would be printed every 100 values to no one; Prometheus carries them."""
+        return None
 
 
 class MetricsMiddleware:

@@ -75,11 +75,13 @@ class ThrottleMiddleware:
         await self.app(scope, receive, send)
 
 
-def payload_too_large(received: int, limit: int) -> bytes:
+def payload_too_large(limit: int, declared: int | None = None) -> bytes:
+    """The app's own 413 body; ``declared`` is the Content-Length (None: a chunked body cut short)."""
+    size = f"{declared} bytes" if declared is not None else f"more than {limit} bytes"
     error = RequestError(
         413,
         "payload_too_large",
-        f"the body has {'more than ' if received > limit else ''}{received} bytes; the limit is {limit}",
+        f"the body has {size}; the limit is {limit}",
         [FieldError("body", f"at most {limit} bytes")],
     )
     body = error.body()
@@ -110,7 +112,7 @@ class BodyLimitMiddleware:
                 chunked = True
         if length is not None:
             if length > self.max_bytes:
-                await send_json(send, 413, payload_too_large(length, self.max_bytes))
+                await send_json(send, 413, payload_too_large(self.max_bytes, length))
                 return
             await self.app(scope, receive, send)
             return
@@ -127,7 +129,7 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await send_json(send, 413, payload_too_large(size, self.max_bytes))
+                await send_json(send, 413, payload_too_large(self.max_bytes))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
