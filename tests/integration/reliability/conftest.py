@@ -1,4 +1,4 @@
-"""Emulators shared by the reliability tests (each started once per module, stopped with an orphan check)."""
+"""Emulators shared by the reliability tests (each started once per session, stopped with an orphan check)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ FAULT_TEMPLATE = REPO_ROOT / "tests" / "fixtures" / "reliability" / "template.ya
 API_KEY = "reliability-test-key-0123456789"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scoring_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     """The real template, throttling off: what the fuzzers and hostile-input tests talk to."""
     with emulator(tmp_path_factory.mktemp("emu"), "--no-throttling", "--concurrency", "2", "--warm-pool", "2") as api:
         yield api
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def keyed_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     """The real template with ApiKeyRequired=true (usage plan + key), one accepted key."""
     with emulator(

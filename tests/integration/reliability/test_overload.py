@@ -123,11 +123,6 @@ def check(result: dict[str, Any], seconds: int) -> None:
     assert 0.85 * expected <= statuses.get("200", 0) <= 1.15 * expected + 2, (statuses, expected)
 
 
-def test_quick_overload_answers_only_200_or_429(throttled_api: RunningEmulator, tmp_path: Path) -> None:
-    seconds = 3
-    check(figures(run_k6(throttled_api.base_url, RATE * FACTOR, seconds, tmp_path), RATE, seconds), seconds)
-
-
 @pytest.mark.slow
 def test_overload_at_5x_the_throttle_rate(throttled_api: RunningEmulator, tmp_path: Path) -> None:
     seconds = 30

@@ -33,8 +33,8 @@ def send(lambda_handler: Any) -> Any:
 
 
 def test_quick_fuzz_through_the_lambda_handler(document: dict[str, Any], send: Any) -> None:
-    tally = fuzz(document, {"lambda": send}, examples=25, tallies={})["lambda"]
-    assert tally.requests >= 100
+    tally = fuzz(document, {"lambda": send}, examples=15, tallies={})["lambda"]
+    assert tally.requests >= 60
     assert not tally.server_errors
     assert tally.statuses[200] > 0
     assert tally.statuses[422] > 0
