@@ -22,6 +22,7 @@ import jsonschema
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.core.result import Err
 
 # (method, path, headers, body) -> (status, body)
 Send = Callable[[str, str, dict[str, str], bytes | None], tuple[int, bytes]]
@@ -44,7 +45,12 @@ class Tally:
 
 def operations(document: dict[str, Any]) -> list[Any]:
     schema = schemathesis.openapi.from_dict(document)
-    return [result.ok() for result in schema.get_all_operations()]
+    found = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise AssertionError(f"the OpenAPI document has an operation schemathesis cannot read: {result.err()}")
+        found.append(result.ok())
+    return found
 
 
 def response_validators(document: dict[str, Any]) -> dict[tuple[str, str], jsonschema.protocols.Validator]:

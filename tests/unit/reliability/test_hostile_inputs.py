@@ -29,7 +29,7 @@ def assert_refused(answer: Answer, status: int, code: str, field: str | None = N
     """A 4xx with a JSON error body: machine code, a message, and the field it is about."""
     assert answer.status == status, answer.body[:500]
     assert answer.headers.get("content-type", "").startswith("application/json")
-    data = answer.json()
+    data: dict[str, Any] = answer.json()
     assert data["error"] == code
     assert isinstance(data["message"], str)
     assert data["message"]
@@ -42,7 +42,7 @@ def assert_refused(answer: Answer, status: int, code: str, field: str | None = N
 
 def assert_scored(answer: Answer) -> dict[str, Any]:
     assert answer.status == 200, answer.body[:500]
-    data = answer.json()
+    data: dict[str, Any] = answer.json()
     assert 0.0 <= data["fraud_score"] <= 1.0
     assert data["is_fraud"] == (data["fraud_score"] >= data["threshold"])
     return data
