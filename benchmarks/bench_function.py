@@ -95,10 +95,11 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 model_name = line.split(":", 1)[1].strip()
                 break
+    from importlib.metadata import version
+
     versions = {}
-    for package in ("onnxruntime", "numpy", "fastapi", "starlette", "pydantic", "mangum", "aws_lambda_powertools"):
-        module = __import__(package)
-        versions[package] = getattr(module, "__version__", "?")
+    for package in ("onnxruntime", "numpy", "fastapi", "starlette", "pydantic", "mangum", "aws-lambda-powertools"):
+        versions[package.replace("-", "_")] = version(package)
     return {
         "cpu": model_name,
         "vcpus": os.cpu_count(),
@@ -439,7 +440,11 @@ def render(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"**3. Cold start** ({cold['environment']}; medians of {naive_cold['n']} new processes each, interleaved). "
-        "`wall` = process spawn -> first response; `in process` = first line of the script -> first response.",
+        "`wall` = process spawn -> first response; `in process` = first line of the script -> first response. "
+        "Layer-like = `python -S` with only `build/bench-layer` (pip install --target of "
+        "layers/dependencies/requirements.txt, untrimmed), function/ and the repo on the path. On a loaded "
+        "machine the wall times are mostly waiting for a CPU; the CPU time of the process is the steadier "
+        "figure.",
         "",
         "| variant | wall | CPU | imports + model load | first response | vs naive (wall) |",
         "|---|---|---|---|---|---|",
@@ -467,7 +472,7 @@ def render(results: dict[str, Any]) -> str:
         f'- Mangum `lifespan="off"` (the model loads at import instead): {naive_inv:.0f} -> {lifespan_off:.0f} us '
         "per invocation; with the defaults Mangum runs the ASGI lifespan on every invocation.",
         f"- Lean request path (scoring routes as Starlette routes on the FastAPI app, orjson in and out, "
-        f"hand-written checks, I/O-bound one-row ONNX call, FastAPI's OpenTelemetry hooks off): "
+        f"hand-written checks, I/O binding for the one-row ONNX call, FastAPI's OpenTelemetry hooks off): "
         f"{lifespan_off:.0f} -> {silent:.0f} us.",
         f"- Powertools per invocation (one decision line, EMF metrics, correlation keys): "
         f"+{ours_inv - silent:.0f} us. Written the plain way (`logger.info(..., extra=...)` "

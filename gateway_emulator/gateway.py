@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from gateway_emulator.lambda_runtime import FunctionPool, InvocationResult, Outcome
-from gateway_emulator.template import ApiConfig, AppConfig, Route
+from gateway_emulator.template import ApiConfig, AppConfig, Route, UsagePlan
 from gateway_emulator.throttling import THROTTLED_BODY, THROTTLED_STATUS, ThrottleLimits, Throttler
 
 log = logging.getLogger("gateway_emulator.gateway")
@@ -121,7 +121,7 @@ class Gateway:
         self._routes = [_compile(r, api) for api in self.app.apis for r in api.routes]
         self._throttler = Throttler(self.settings.clock)
         self._quota: dict[str, _QuotaCounter] = {}
-        self._key_plans: dict[str, list[Any]] = {}
+        self._key_plans: dict[str, list[UsagePlan]] = {}
         # API keys: template values where given, otherwise the values passed on the command line.
         generated = list(self.settings.api_keys)
         for api in self.app.apis:
@@ -185,12 +185,12 @@ class Gateway:
         compiled, params = match
         route, api = compiled.route, compiled.api
         api_key = _header(headers, b"x-api-key")
-        plans: list[Any] = []
+        plans: list[UsagePlan] = []
         if route.api_key_required:
             if api_key is None or api_key not in self._key_plans:
                 await _gateway_response(send, FORBIDDEN, request_id)
                 return
-            plans = [p for p in self._key_plans[api_key]]
+            plans = self._key_plans[api_key]
         if self.settings.throttling:
             verdict = self._throttle(api, route, api_key, plans)
             if verdict is not None:
@@ -231,7 +231,7 @@ class Gateway:
         return best[0], params
 
     def _throttle(
-        self, api: ApiConfig, route: Route, api_key: str | None, plans: list[Any]
+        self, api: ApiConfig, route: Route, api_key: str | None, plans: list[UsagePlan]
     ) -> tuple[int, bytes, str] | None:
         # Order as documented: per-client (usage plan) limits, then per-method stage limits, then
         # the account limit (api-gateway-request-throttling.html, "How throttling limit settings
@@ -256,7 +256,9 @@ class Gateway:
             return THROTTLED
         return None
 
-    def _quota_admit(self, plan: Any, api_key: str) -> bool:
+    def _quota_admit(self, plan: UsagePlan, api_key: str) -> bool:
+        if plan.quota_limit is None:
+            return True
         today = dt.datetime.now(dt.UTC).date()
         period = str(plan.quota_period or "DAY").upper()
         if period == "WEEK":
@@ -280,6 +282,11 @@ class Gateway:
             await _gateway_response(send, INTERNAL_ERROR, request_id)
             return
         if result.outcome is not Outcome.OK:
+            await _gateway_response(send, BAD_GATEWAY, request_id)
+            return
+        if len(result.payload) > LAMBDA_SYNC_PAYLOAD_BYTES:
+            # Lambda fails an invocation whose response exceeds the 6 MB synchronous payload quota.
+            log.warning("%s: function response of %d bytes is over 6 MB", request_id, len(result.payload))
             await _gateway_response(send, BAD_GATEWAY, request_id)
             return
         mapped = _map_proxy_response(result.payload)

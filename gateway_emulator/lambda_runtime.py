@@ -217,6 +217,7 @@ class ExecutionEnvironment:
         return self.proc.pid if self.proc else None
 
     async def start(self) -> None:
+        self.healthy = True
         host = self.settings.host
         self._port = _free_port(host)
         api_port = _free_port(host)
@@ -511,12 +512,15 @@ class FunctionPool:
             if len(self._envs) >= self.limit:
                 return InvocationResult(Outcome.THROTTLED)
             env = self._new_env()
-            try:
-                await env.start()
-            except Exception as exc:
-                self._envs.discard(env)
-                log.error("%s: could not start: %s", env.env_id, exc)
-                return InvocationResult(Outcome.START_FAILED)
+            for attempt in (1, 2):  # a second try covers losing a free port to another process
+                try:
+                    await env.start()
+                    break
+                except Exception as exc:
+                    log.error("%s: could not start (attempt %d): %s", env.env_id, attempt, exc)
+                    if attempt == 2:
+                        self._envs.discard(env)
+                        return InvocationResult(Outcome.START_FAILED)
         try:
             result = await env.invoke(payload)
         except BaseException:

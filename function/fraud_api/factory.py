@@ -50,13 +50,23 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        items = int(os.environ.get("BATCH_MAX_ITEMS") or DEFAULT_MAX_BATCH_ITEMS)
+        items = _int_setting("BATCH_MAX_ITEMS", DEFAULT_MAX_BATCH_ITEMS)
         if not 1 <= items <= HARD_MAX_BATCH_ITEMS:
             raise ValueError(f"BATCH_MAX_ITEMS={items} must be between 1 and {HARD_MAX_BATCH_ITEMS}")
-        body = int(os.environ.get("MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
+        body = _int_setting("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)
         if body < 1024:
             raise ValueError(f"MAX_BODY_BYTES={body} must be at least 1024")
         return cls(max_batch_items=items, max_body_bytes=body)
+
+
+def _int_setting(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
 
 
 _JSON = "application/json"

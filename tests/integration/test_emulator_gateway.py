@@ -105,7 +105,7 @@ def test_body_over_10_mb_is_refused_with_413(client: httpx.Client) -> None:
 
 
 def test_function_errors_and_malformed_answers_are_502(client: httpx.Client) -> None:
-    for path in ("/error", "/malformed"):
+    for path in ("/error", "/malformed", "/big"):  # /big answers more than Lambda's 6 MB
         resp = client.post(path)
         assert resp.status_code == 502
         assert resp.json() == {"message": "Internal server error"}

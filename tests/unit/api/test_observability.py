@@ -208,3 +208,39 @@ def test_metrics_can_be_disabled_with_the_powertools_switch(
     telemetry.add_metric("Predictions", "Count", 1)
     telemetry.flush_metrics()
     assert capsys.readouterr().out == ""
+
+
+def test_a_bad_setting_fails_init_with_one_clear_line(model_dir: Path) -> None:
+    env = {**os.environ, "MODEL_DIR": str(model_dir), "BATCH_MAX_ITEMS": "lots"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import fraud_api.app"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    critical = [json.loads(line) for line in result.stderr.splitlines() if line.startswith('{"level":"CRITICAL"')]
+    assert [line["error"] for line in critical] == ["BATCH_MAX_ITEMS='lots' is not an integer"]
+
+
+def test_an_internal_failure_is_a_json_500_and_logged(
+    model: FraudModel, rows: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = io.StringIO()
+    invoke = build_invoke(model, telemetry=new_telemetry(model, log))
+
+    def broken(row: object) -> float:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(model, "score_one", broken)  # fault injection on the real model object
+    answer = invoke(
+        rest_event("POST", "/predict", json.dumps({"features": rows[0].tolist()}), JSON, request_id="r-500")
+    )
+    assert answer.status == 500
+    assert answer.json["error"] == "internal_error"
+    assert answer.json["request_id"] == "r-500"
+    logged = [line for line in _lines(log.getvalue()) if line.get("message") == "unhandled error"]
+    assert len(logged) == 1
+    assert "injected fault" in logged[0]["exception"]

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from gateway_emulator.gateway import Gateway, _map_proxy_response
-from gateway_emulator.template import ApiConfig, AppConfig, Route
+from gateway_emulator.gateway import QUOTA_EXCEEDED, THROTTLED, Gateway, GatewaySettings, _map_proxy_response
+from gateway_emulator.template import ApiConfig, AppConfig, Route, UsagePlan
+from gateway_emulator.throttling import ThrottleLimits
 
 
 def _gateway(*routes: Route) -> Gateway:
@@ -78,3 +79,39 @@ def test_decodes_base64_bodies() -> None:
 )
 def test_malformed_proxy_responses_are_refused(payload: bytes) -> None:
     assert _map_proxy_response(payload) is None
+
+
+class _Clock:
+    now = 50.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _keyed_gateway(plan: UsagePlan, clock: _Clock) -> tuple[Gateway, ApiConfig, Route]:
+    from pathlib import Path
+
+    route = Route("/predict", "POST", "F", True)
+    api = ApiConfig("Api", "v1", (route,), (), ThrottleLimits(rate=100, burst=100), {}, (plan,), {"Key": "secret"})
+    gw = Gateway(AppConfig(Path("t.yaml"), (api,), {}), {}, GatewaySettings(clock=clock))
+    return gw, api, route
+
+
+def test_usage_plan_throttle_applies_per_api_key_before_the_method_limit() -> None:
+    clock = _Clock()
+    plan = UsagePlan("Plan", ThrottleLimits(rate=1, burst=2), None, None, ("Key",))
+    gw, api, route = _keyed_gateway(plan, clock)
+    plans = gw._key_plans["secret"]
+    verdicts = [gw._throttle(api, route, "secret", plans) for _ in range(3)]
+    assert verdicts == [None, None, THROTTLED]
+    clock.now += 1.0
+    assert gw._throttle(api, route, "secret", plans) is None
+
+
+def test_usage_plan_quota_answers_limit_exceeded() -> None:
+    plan = UsagePlan("Plan", None, 2, "DAY", ("Key",))
+    gw, api, route = _keyed_gateway(plan, _Clock())
+    plans = gw._key_plans["secret"]
+    verdicts = [gw._throttle(api, route, "secret", plans) for _ in range(3)]
+    assert verdicts == [None, None, QUOTA_EXCEEDED]
+    assert QUOTA_EXCEEDED[:2] == (429, b'{"message":"Limit Exceeded"}')
