@@ -311,6 +311,7 @@ def main() -> int:
     def median(name: str, field: str) -> float:
         return statistics.median(getattr(m, field) for m in results if m.server == name)
 
+    info["load_avg_at_end"] = os.getloadavg()
     summary = {
         "machine": info,
         "settings": vars(args) | {"out": str(args.out)},
@@ -339,6 +340,7 @@ def main() -> int:
             f"{name:>10}: median {m['rps']:.0f} req/s; at {args.rate} req/s p50 {m['rate_p50_ms']:.2f} ms,"
             f" p99 {m['rate_p99_ms']:.2f} ms"
         )
+    print(f"load average at start {info['load_avg_at_start']}, at end {info['load_avg_at_end']}")
     print("\n" + markdown(summary) + "\n")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"selfhosted-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"

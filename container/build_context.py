@@ -1,9 +1,8 @@
-"""Assemble the minimal Docker build context for container/Dockerfile: ``python container/build_context.py DIR``.
+"""Copy the build context that ``.dockerignore`` allows into a fresh directory (``build_context.py DIR``).
 
-BuildKit reads ``container/Dockerfile.dockerignore`` by itself; the legacy builder (Debian's
-docker.io has no buildx) would send the whole repository, virtual environment included. Copying
-the allow-listed paths (the ``!`` lines of that file) into a fresh directory gives both builders the
-same small context, and makes a forgotten path fail the build instead of working by accident.
+Docker itself applies ``.dockerignore``; the tests build from this copy instead, so that a path the
+Dockerfile needs but the allow-list forgets fails the build instead of working by accident from a
+developer's checkout.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-IGNORE_FILE = ROOT / "container" / "Dockerfile.dockerignore"
+IGNORE_FILE = ROOT / ".dockerignore"
 
 
 def allowed_paths() -> list[str]:

@@ -28,13 +28,12 @@ container-template: $(STAMP) ## regenerate container/template.yaml (image varian
 	$(PY) container/derive_image_template.py
 
 .PHONY: container-build
-container-build: $(STAMP) $(MODEL) ## docker build both images from a minimal context (needs an engine and the base images)
-	$(PY) container/build_context.py build/container-context
-	$(DOCKER) build -f build/container-context/container/Dockerfile --target lambda \
-	  --build-arg LAMBDA_BASE_IMAGE=$(LAMBDA_BASE_IMAGE) -t $(IMAGE_NAME):lambda build/container-context
-	$(DOCKER) build -f build/container-context/container/Dockerfile --target server \
+container-build: $(MODEL) ## docker build both images (needs an engine and the base images; .dockerignore keeps the context small)
+	$(DOCKER) build -f container/Dockerfile --target lambda \
+	  --build-arg LAMBDA_BASE_IMAGE=$(LAMBDA_BASE_IMAGE) -t $(IMAGE_NAME):lambda .
+	$(DOCKER) build -f container/Dockerfile --target server \
 	  --build-arg LAMBDA_BASE_IMAGE=$(LAMBDA_BASE_IMAGE) --build-arg SERVER_BASE_IMAGE=$(SERVER_BASE_IMAGE) \
-	  -t $(IMAGE_NAME):server build/container-context
+	  -t $(IMAGE_NAME):server .
 
 .PHONY: container-sam-build
 container-sam-build: $(STAMP) $(MODEL) ## sam build of the image variant (container/template.yaml; needs Docker)
