@@ -25,8 +25,8 @@ export const options = {
       rate: RATE,
       timeUnit: "1s",
       duration: `${SECONDS}s`,
-      preAllocatedVUs: 100,
-      maxVUs: 400,
+      preAllocatedVUs: 400, // allocating VUs mid-run makes k6 drop iterations on a busy machine
+      maxVUs: 800,
       gracefulStop: "30s",
     },
   },
