@@ -309,10 +309,10 @@ def main() -> int:
         ratios_uvloop.append(by_name["selfhosted"].rps / by_name["naive_uvloop"].rps)
 
     def median(name: str, field: str) -> float:
-        return statistics.median(getattr(m, field) for m in results if m.server == name)
+        return float(statistics.median(float(getattr(m, field)) for m in results if m.server == name))
 
     info["load_avg_at_end"] = os.getloadavg()
-    summary = {
+    summary: dict[str, Any] = {
         "machine": info,
         "settings": vars(args) | {"out": str(args.out)},
         "throughput_ratio_per_round": ratios,

@@ -5,21 +5,12 @@ SERVER_BASE_IMAGE ?= python:3.13-slim-bookworm
 IMAGE_NAME        ?= fraud-scoring
 SELFHOSTED_HOST   ?= 127.0.0.1
 SELFHOSTED_PORT   ?= 8080
-# uvloop and httptools (uvicorn's C speed-ups) are pinned in container/requirements-server.txt;
-# until the lock file carries them, this stamp installs those pins into the venv.
-SPEEDUPS := $(VENV)/.selfhosted-speedups
-
-$(SPEEDUPS): $(STAMP) container/requirements-server.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check \
-	  $$(grep -E '^(uvloop|httptools)==' container/requirements-server.txt)
-	@touch $@
-
 .PHONY: serve-selfhosted
-serve-selfhosted: $(SPEEDUPS) $(MODEL) ## the self-hosted server (gunicorn + uvicorn workers) on the host, 127.0.0.1:8080
+serve-selfhosted: $(STAMP) $(MODEL) ## the self-hosted server (gunicorn + uvicorn workers) on the host, 127.0.0.1:8080
 	MODEL_DIR="$(CURDIR)/$(MODEL_DIR)" HOST=$(SELFHOSTED_HOST) PORT=$(SELFHOSTED_PORT) $(PY) -m selfhosted
 
 .PHONY: bench-selfhosted
-bench-selfhosted: $(SPEEDUPS) $(MODEL) ## self-hosted server vs a naive FastAPI+gunicorn build (wrk + k6, loopback)
+bench-selfhosted: $(STAMP) $(MODEL) ## self-hosted server vs a naive FastAPI+gunicorn build (wrk + k6, loopback)
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 	$(PY) benchmarks/bench_selfhosted.py $(BENCH_ARGS)
 

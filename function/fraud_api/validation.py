@@ -97,8 +97,12 @@ def parse_json(body: bytes, max_bytes: int) -> Any:
     except orjson.JSONDecodeError as fast_error:
         # orjson is strict JSON. Python's json also takes NaN / Infinity tokens and huge integers:
         # parse those so that validation can name the exact field instead of a byte offset.
+        # Only UTF-8 (json.loads would also sniff UTF-16/32), and no unpaired surrogate escapes
+        # ("\ud800"): orjson cannot write those back, so echoing one would fail the answer.
         try:
-            return json.loads(body)
+            data = json.loads(body.decode("utf-8"))
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+            return data
         except (ValueError, RecursionError):
             pass
         raise RequestError(

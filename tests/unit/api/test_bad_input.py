@@ -169,7 +169,7 @@ CASES: list[tuple[str, str | bytes, dict[str, str], int, str, str, str]] = [
 def _check_error(answer: Answer, status: int, code: str, field: str, words: str) -> dict[str, Any]:
     assert answer.status == status, answer.text
     assert answer.headers["content-type"] == "application/json"
-    body = answer.json
+    body: dict[str, Any] = answer.json
     assert body["error"] == code
     assert isinstance(body["message"], str)
     assert body["message"]
