@@ -108,5 +108,5 @@ def test_the_shipped_handler_module(lambda_module: ModuleType, model: FraudModel
     assert answer.json["fraud_score"] == pytest.approx(model.score_one(rows[9].tolist()), abs=0)
     assert answer.json["model_version"] == model.model_version
     # Mangum must not run the ASGI lifespan on each invocation: the model is loaded at import.
-    assert lambda_module.asgi_handler.lifespan == "off"
+    assert lambda_module.mangum_handler.lifespan == "off"
     assert lambda_module.app.state.model.model_version == model.model_version

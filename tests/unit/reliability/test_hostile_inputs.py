@@ -199,13 +199,6 @@ def test_base64_encoded_bodies_are_decoded(invoke: Invoke) -> None:
     assert encoded.json()["transaction_id"] == "b64"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Exception,
-    reason="known: Mangum raises binascii.Error out of the handler for isBase64Encoded=true with a body "
-    "that is not base64 (a Lambda invocation error, 502 at the gateway). API Gateway itself never sends "
-    "such an event; only a hand-made or corrupted event does.",
-)
 def test_base64_flag_with_a_body_that_is_not_base64(invoke: Invoke) -> None:
     """A hand-made event claiming base64 with a body that is not: should be a 400, not an exception."""
     event = rest_event("POST", "/predict", body_of({"features": row()}), JSON)
@@ -215,7 +208,10 @@ def test_base64_flag_with_a_body_that_is_not_base64(invoke: Invoke) -> None:
 
     result = handler(event, FakeLambdaContext())
     answer = answer_of(result)
-    assert answer.status < 500, answer.body
+    assert answer.status == 400, answer.body
+    body = answer.json()
+    assert body["error"] == "invalid_body"
+    assert "base64" in body["message"]
 
 
 @pytest.mark.parametrize(
