@@ -1,0 +1,85 @@
+"""Remove what the Lambda never loads from an installed dependency layer (``trim.py <site-dir>``).
+
+Run by this folder's Makefile after ``pip install --target``. Every rule names why the files are
+dead weight at run time; the emulator test invokes the trimmed layer for real, so a rule that
+removed something needed would fail ``make test``. Standard library only: the build may run
+under any Python 3.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+# Directories removed wherever they appear inside a package.
+DEAD_DIR_NAMES = {
+    "__pycache__",  # compiled for the build machine's Python, not the runtime's
+    "tests",  # test suites (numpy alone ships ~8 MB of them)
+}
+
+# Paths relative to the site directory, with the reason they are safe to drop.
+DEAD_PATHS = {
+    # The Python binding (capi/onnxruntime_pybind11_state*.so) links ONNX Runtime statically and
+    # never loads the C-API library, which is a second 35 MB copy of the runtime.
+    "onnxruntime/capi/libonnxruntime.so*": "C API library, unused by the Python binding",
+    # Model-preparation tools: they import onnx/torch/transformers, which the layer does not carry.
+    "onnxruntime/transformers": "transformer graph optimisation tooling",
+    "onnxruntime/quantization": "offline quantisation tooling",
+    "onnxruntime/tools": "model conversion and inspection tooling",
+    "onnxruntime/backend": "ONNX backend test API (needs the onnx package)",
+    "onnxruntime/datasets": "sample models",
+    # numpy: build and test support, loaded only on demand through numpy.__getattr__ or never.
+    "numpy/f2py": "Fortran wrapper generator",
+    "numpy/_pyinstaller": "PyInstaller hooks",
+    "numpy/_core/include": "C headers",
+    "numpy/_core/lib": "static npymath library and pkg-config files",
+    "numpy/_core/_simd.*.so": "SIMD test module",
+    "numpy/_core/_*_tests.*.so": "C-level test modules",
+    "numpy/random": "random generators (lazy in numpy; nothing in the serving path draws numbers)",
+    "numpy/testing": "numpy's own test helpers (lazy; imported only by tests)",
+}
+
+# File suffixes never read at run time.
+DEAD_SUFFIXES = (".pyi", ".pyc", ".c", ".h", ".pxd", ".pyx")
+
+
+def tree_bytes(root: Path) -> int:
+    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and not path.is_symlink())
+
+
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def trim(site: Path) -> int:
+    """Trim ``site`` in place; return the number of bytes removed."""
+    before = tree_bytes(site)
+    for pattern in DEAD_PATHS:
+        for path in sorted(site.glob(pattern)):
+            remove(path)
+    for path in sorted(site.rglob("*"), reverse=True):  # children before parents
+        if not path.exists() and not path.is_symlink():
+            continue
+        if path.is_dir() and path.name in DEAD_DIR_NAMES:
+            remove(path)
+        elif path.is_file() and path.name.endswith(DEAD_SUFFIXES):
+            remove(path)
+    return before - tree_bytes(site)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or not Path(argv[1]).is_dir():
+        print("usage: trim.py <installed-site-directory>", file=sys.stderr)
+        return 2
+    site = Path(argv[1])
+    removed = trim(site)
+    print(f"trim.py: removed {removed / 1e6:.1f} MB, layer now {tree_bytes(site) / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
