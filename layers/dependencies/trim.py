@@ -38,7 +38,34 @@ DEAD_PATHS = {
     "numpy/_core/_*_tests.*.so": "C-level test modules",
     "numpy/random": "random generators (lazy in numpy; nothing in the serving path draws numbers)",
     "numpy/testing": "numpy's own test helpers (lazy; imported only by tests)",
+    "numpy/ma": "masked arrays (lazy in numpy, unused here)",
+    "numpy/polynomial": "polynomial classes (lazy in numpy, unused here)",
+    "numpy/fft": "FFT (lazy in numpy, unused here)",
+    # Powertools: the function uses Logger, Metrics and Tracer; FastAPI routes, not Powertools'.
+    "aws_lambda_powertools/event_handler": "Powertools' own HTTP router and bundled Swagger UI",
+    "aws_lambda_powertools/utilities/auth_alpha": "unused utility",
+    "aws_lambda_powertools/utilities/batch": "unused utility (SQS/Kinesis batches)",
+    "aws_lambda_powertools/utilities/circuit_breaker": "unused utility",
+    "aws_lambda_powertools/utilities/data_masking": "unused utility (needs aws-encryption-sdk)",
+    "aws_lambda_powertools/utilities/feature_flags": "unused utility (needs AppConfig/boto3)",
+    "aws_lambda_powertools/utilities/idempotency": "unused utility (needs DynamoDB/boto3)",
+    "aws_lambda_powertools/utilities/kafka": "unused utility (needs avro/protobuf schemas)",
+    "aws_lambda_powertools/utilities/parameters": "unused utility (needs SSM/Secrets Manager)",
+    "aws_lambda_powertools/utilities/parser": "unused utility (event models)",
+    "aws_lambda_powertools/utilities/streaming": "unused utility (S3 streaming)",
+    "aws_lambda_powertools/utilities/validation": "unused utility (needs fastjsonschema)",
 }
+
+# Whole distributions (code and metadata) onnxruntime declares only for its model tooling
+# (transformers/, quantization/, tools/ above): the inference binding never imports them.
+DEAD_DISTRIBUTIONS = {
+    "protobuf": ("google/protobuf", "google"),
+    "flatbuffers": ("flatbuffers",),
+    "packaging": ("packaging",),
+}
+
+# Console scripts pip writes to bin/; Lambda puts /opt/bin on PATH but nothing here runs them.
+DEAD_PATHS["bin"] = "console scripts (f2py, numpy-config, jp.py, ...)"
 
 # File suffixes never read at run time.
 DEAD_SUFFIXES = (".pyi", ".pyc", ".c", ".h", ".pxd", ".pyx")
@@ -61,12 +88,19 @@ def trim(site: Path) -> int:
     for pattern in DEAD_PATHS:
         for path in sorted(site.glob(pattern)):
             remove(path)
+    for distribution, folders in DEAD_DISTRIBUTIONS.items():
+        for info in site.glob(f"{distribution}-*.dist-info"):
+            remove(info)
+        for folder in folders:  # a namespace folder ("google") goes only once it is empty
+            path = site / folder
+            if path.is_dir() and (folder == folders[0] or not any(path.iterdir())):
+                shutil.rmtree(path)
     for path in sorted(site.rglob("*"), reverse=True):  # children before parents
         if not path.exists() and not path.is_symlink():
             continue
-        if path.is_dir() and path.name in DEAD_DIR_NAMES:
-            remove(path)
-        elif path.is_file() and path.name.endswith(DEAD_SUFFIXES):
+        dead_dir = path.is_dir() and path.name in DEAD_DIR_NAMES
+        dead_file = path.is_file() and path.name.endswith(DEAD_SUFFIXES)
+        if dead_dir or dead_file:
             remove(path)
     return before - tree_bytes(site)
 

@@ -1,0 +1,35 @@
+"""The ASGI app, ``fraud_api.app:app``, built around the model from ``$MODEL_DIR``.
+
+Importing this module loads the model: on Lambda that is the init phase, once per execution
+environment. A model that cannot load stops the import with one clear log line, so nothing ever
+answers healthy without a model.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import orjson
+
+from fraud_api.factory import create_app
+from fraud_api.telemetry import Telemetry
+from fraud_scoring.model import FraudModel, ModelLoadError, load_model
+
+
+def _load_or_explain() -> FraudModel:
+    try:
+        return load_model()
+    except ModelLoadError as exc:
+        # One JSON line on stderr: Powertools' logger is built around a loaded model version.
+        line = {"level": "CRITICAL", "message": "model failed to load; refusing to start", "error": str(exc)}
+        sys.stderr.write(orjson.dumps(line).decode() + "\n")
+        raise
+
+
+model = _load_or_explain()
+telemetry = Telemetry(model.model_version)
+app = create_app(model, telemetry=telemetry)
+telemetry.logger.info(
+    "model loaded",
+    extra={"model_version": model.model_version, "model_dir": str(model.model_dir), "load_ms": model.load_ms},
+)

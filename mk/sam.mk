@@ -1,0 +1,37 @@
+# AWS SAM: validate, build without Docker, invoke the build through the Lambda RIE, deploy.
+# ARCH picks the function's architecture and the dependency layer's wheels together.
+ARCH       ?= x86_64
+SAM_REGION ?= us-east-1
+SAM        := $(VENV)/bin/sam
+SAM_ENV    := SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" LAYER_ARCH=$(ARCH)
+# One build cache per architecture: sam's cache key does not include LAYER_ARCH.
+SAM_CACHE  := build/sam-cache/$(ARCH)
+EVENT      ?= events/predict_ok.json
+
+.PHONY: sam-validate
+sam-validate: $(STAMP) ## sam validate --lint (offline)
+	$(SAM_ENV) $(SAM) validate --lint --region $(SAM_REGION)
+
+.PHONY: sam-build
+sam-build: $(STAMP) $(MODEL) ## sam build without containers into .aws-sam/build (ARCH=x86_64|arm64)
+	$(SAM_ENV) $(SAM) build --cached --cache-dir $(SAM_CACHE) --parameter-overrides Architecture=$(ARCH)
+
+.PHONY: sam-size
+sam-size: $(STAMP) ## unzipped size of the built function and layers (after make sam-build)
+	$(PY) benchmarks/lambda_package_size.py --build-dir .aws-sam/build
+
+.PHONY: sam-size-report
+sam-size-report: $(STAMP) ## the size report for BENCHMARKS.md: built vs a naive install of the same pins
+	$(PY) benchmarks/lambda_package_size.py --build-dir .aws-sam/build --naive
+
+.PHONY: sam-invoke
+sam-invoke: $(STAMP) ## invoke the build through the Lambda RIE, no Docker (EVENT=events/...json)
+	$(PY) scripts/lambda_rie.py --build-dir .aws-sam/build $(EVENT)
+
+.PHONY: events
+events: $(STAMP) $(MODEL) ## regenerate events/*.json from sam local generate-event
+	$(PY) scripts/generate_events.py
+
+.PHONY: sam-deploy
+sam-deploy: sam-build ## sam deploy with samconfig.toml's ENV environment (ENV=default|dev|prod)
+	$(SAM_ENV) $(SAM) deploy --config-env $(or $(ENV),default)
