@@ -123,14 +123,18 @@ cmd_up() {
   started="$(date +%s%N)"
   # hypercorn honours the listen address (LocalStack's default twisted server binds 0.0.0.0 whatever
   # GATEWAY_LISTEN says); the legacy CloudFormation engine deploys this template in seconds where the
-  # v2 engine spins for minutes in its reference resolution. setsid: its own process group, so that
+  # v2 engine spins for minutes in its reference resolution. The legacy engine orders resources by
+  # the refs in their Properties only (not UpdatePolicy), breaking ties in set order: SAM's live alias
+  # (whose UpdatePolicy names the CodeDeploy deployment group) then lands before or after that group
+  # at random per process, and before it fails the stack. A fixed hash seed makes the order
+  # reproducible (see docs/localstack.md). setsid: its own process group, so that
   # `down` can end everything it started.
   env GATEWAY_LISTEN="127.0.0.1:$PORT" GATEWAY_SERVER=hypercorn \
     PERSISTENCE=0 OVERRIDE_IN_DOCKER=0 \
     FILESYSTEM_ROOT="$STATE_DIR" TMPDIR="$STATE_DIR/tmp" \
     SERVICES="$SERVICES" EAGER_SERVICE_LOADING=0 \
     PROVIDER_OVERRIDE_CLOUDFORMATION=engine-legacy \
-    LAMBDA_RUNTIME_EXECUTOR="$executor" \
+    LAMBDA_RUNTIME_EXECUTOR="$executor" PYTHONHASHSEED="${LOCALSTACK_HASH_SEED:-1}" \
     DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 SKIP_INFRA_DOWNLOADS=1 \
     setsid "$VENV_LS/bin/python" -m localstack.runtime.main >"$LOG_FILE" 2>&1 </dev/null &
   echo $! > "$PID_FILE"
