@@ -17,7 +17,7 @@ cd "$root"
 
 VENV_LS="${VENV_LS:-.venv-localstack}"
 REQUIREMENTS="localstack/requirements.txt"
-EXECUTOR_DIR="localstack/executor"
+PLUGINS_DIR="localstack/plugins"
 STATE_DIR="$root/.localstack"
 PID_FILE="$STATE_DIR/localstack.pid"
 LOG_FILE="$STATE_DIR/localstack.log"
@@ -57,7 +57,7 @@ find_python() {
 
 cmd_venv() {
   local stamp="$VENV_LS/.installed" want
-  want="$(cat "$REQUIREMENTS" "$EXECUTOR_DIR/pyproject.toml" "$EXECUTOR_DIR/deploy_only_executor.py" | sha256sum | cut -d' ' -f1)"
+  want="$(cat "$REQUIREMENTS" "$PLUGINS_DIR"/pyproject.toml "$PLUGINS_DIR"/*.py | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV_LS/bin/python" ]; then
     return
   fi
@@ -70,12 +70,12 @@ cmd_venv() {
   log "installing pinned LocalStack into $VENV_LS (a few minutes the first time)"
   "$VENV_LS/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS" 2>&1 \
     | grep -v "is ignored: it is neither a file nor a directory" || true
-  "$VENV_LS/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "./$EXECUTOR_DIR" 2>&1 \
+  "$VENV_LS/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "./$PLUGINS_DIR" 2>&1 \
     | grep -v "is ignored: it is neither a file nor a directory" || true
-  rm -rf "$EXECUTOR_DIR/build" "$EXECUTOR_DIR"/*.egg-info
+  rm -rf "$PLUGINS_DIR/build" "$PLUGINS_DIR"/*.egg-info
   "$VENV_LS/bin/python" -m pip check >/dev/null || { "$VENV_LS/bin/python" -m pip check; exit 1; }
-  "$VENV_LS/bin/python" -c 'import localstack.runtime.main, deploy_only_executor' \
-    || die "$VENV_LS is broken: LocalStack or its executor plugin does not import"
+  "$VENV_LS/bin/python" -c 'import localstack.runtime.main, deploy_only_executor, update_policy_dependencies' \
+    || die "$VENV_LS is broken: LocalStack or the project's plugins do not import"
   echo "$want" > "$stamp"
 }
 
@@ -123,18 +123,15 @@ cmd_up() {
   started="$(date +%s%N)"
   # hypercorn honours the listen address (LocalStack's default twisted server binds 0.0.0.0 whatever
   # GATEWAY_LISTEN says); the legacy CloudFormation engine deploys this template in seconds where the
-  # v2 engine spins for minutes in its reference resolution. The legacy engine orders resources by
-  # the refs in their Properties only (not UpdatePolicy), breaking ties in set order: SAM's live alias
-  # (whose UpdatePolicy names the CodeDeploy deployment group) then lands before or after that group
-  # at random per process, and before it fails the stack. A fixed hash seed makes the order
-  # reproducible (see docs/localstack.md). setsid: its own process group, so that
+  # v2 engine spins for minutes in its reference resolution (localstack/plugins/ fixes its resource
+  # ordering, see docs/localstack.md). setsid: its own process group, so that
   # `down` can end everything it started.
   env GATEWAY_LISTEN="127.0.0.1:$PORT" GATEWAY_SERVER=hypercorn \
     PERSISTENCE=0 OVERRIDE_IN_DOCKER=0 \
     FILESYSTEM_ROOT="$STATE_DIR" TMPDIR="$STATE_DIR/tmp" \
     SERVICES="$SERVICES" EAGER_SERVICE_LOADING=0 \
     PROVIDER_OVERRIDE_CLOUDFORMATION=engine-legacy \
-    LAMBDA_RUNTIME_EXECUTOR="$executor" PYTHONHASHSEED="${LOCALSTACK_HASH_SEED:-1}" \
+    LAMBDA_RUNTIME_EXECUTOR="$executor" \
     DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 SKIP_INFRA_DOWNLOADS=1 \
     setsid "$VENV_LS/bin/python" -m localstack.runtime.main >"$LOG_FILE" 2>&1 </dev/null &
   echo $! > "$PID_FILE"
