@@ -74,7 +74,7 @@ cmd_venv() {
     | grep -v "is ignored: it is neither a file nor a directory" || true
   rm -rf "$PLUGINS_DIR/build" "$PLUGINS_DIR"/*.egg-info
   "$VENV_LS/bin/python" -m pip check >/dev/null || { "$VENV_LS/bin/python" -m pip check; exit 1; }
-  "$VENV_LS/bin/python" -c 'import localstack.runtime.main, deploy_only_executor, update_policy_dependencies' \
+  "$VENV_LS/bin/python" -c 'import localstack.runtime.main, deploy_only_executor, update_policy_dependencies, stage_method_settings' \
     || die "$VENV_LS is broken: LocalStack or the project's plugins do not import"
   echo "$want" > "$stamp"
 }
