@@ -13,7 +13,7 @@ format: $(STAMP) ## apply ruff's formatting and safe fixes
 
 .PHONY: typecheck
 typecheck: $(STAMP) ## mypy (strict on the shipped code)
-	$(VENV)/bin/mypy function training
+	$(VENV)/bin/mypy
 
 .PHONY: pytest
 pytest: $(STAMP) $(MODEL) ## the test suite without the long runs

@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Invoke the sam build output through the Lambda RIE.")
     parser.add_argument("events", nargs="+", type=Path)
     parser.add_argument("--build-dir", type=Path, default=Path(".aws-sam/build"))
-    parser.add_argument("--runtime-venv", type=Path, default=Path(".venv-lambda"))
+    parser.add_argument("--runtime-venv", type=Path, default=Path("build/.venv-lambda"))
     args = parser.parse_args(argv)
     function = BuiltFunction.from_build_dir(args.build_dir.resolve())
     python = find_python(function.runtime_version)

@@ -4,9 +4,11 @@ The Lambda handler, the local emulator, the self-hosted server and the tests all
 app through this function; only ``fraud_api.app`` loads the model from the environment.
 
 Speed notes (measured in benchmarks/bench_function.py, figures in BENCHMARKS.md):
-- the scoring routes take the raw ``Request``: the body is parsed with orjson and checked by
-  ``validation.py`` with precise messages, and the answer is serialised with orjson, so no pydantic
-  model runs per request;
+- the two scoring routes are Starlette ``Route``s on the FastAPI app's router: FastAPI's
+  per-request dependency solving is skipped, while its middleware, exception handlers and
+  documentation still apply (their OpenAPI operations are merged in by ``openapi_spec.py``);
+- the body is parsed with orjson and checked by ``validation.py`` with precise messages, and the
+  answer is serialised with orjson, so no pydantic model runs per request;
 - the pydantic models that document the contract are imported only when the OpenAPI document is
   first asked for (``openapi.py``), not at cold start.
 """
@@ -22,6 +24,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from fraud_api.telemetry import Telemetry
 from fraud_api.validation import (
@@ -47,13 +50,23 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        items = int(os.environ.get("BATCH_MAX_ITEMS") or DEFAULT_MAX_BATCH_ITEMS)
+        items = _int_setting("BATCH_MAX_ITEMS", DEFAULT_MAX_BATCH_ITEMS)
         if not 1 <= items <= HARD_MAX_BATCH_ITEMS:
             raise ValueError(f"BATCH_MAX_ITEMS={items} must be between 1 and {HARD_MAX_BATCH_ITEMS}")
-        body = int(os.environ.get("MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
+        body = _int_setting("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)
         if body < 1024:
             raise ValueError(f"MAX_BODY_BYTES={body} must be at least 1024")
         return cls(max_batch_items=items, max_body_bytes=body)
+
+
+def _int_setting(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
 
 
 _JSON = "application/json"
@@ -75,9 +88,7 @@ def request_id_of(request: Request) -> str | None:
     return request.headers.get("x-request-id")
 
 
-def create_app(
-    model: FraudModel, *, telemetry: Telemetry | None = None, settings: Settings | None = None
-) -> FastAPI:
+def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, settings: Settings | None = None) -> FastAPI:
     config = settings if settings is not None else Settings.from_env()
     observe = telemetry if telemetry is not None else Telemetry(model.model_version)
     names = model.feature_names
@@ -97,6 +108,9 @@ def create_app(
         ),
         docs_url="/docs",
         redoc_url=None,
+        # Observability is Powertools' job here; FastAPI's native OpenTelemetry hooks would only add
+        # a per-request provider check.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.model = model
     app.state.telemetry = observe
@@ -109,11 +123,6 @@ def create_app(
         observe.rejected(request_id, route, error.status, error.code, error.message)
         return _json_response(body, error.status)
 
-    # The request and response bodies are documented from pydantic models (openapi.py) without
-    # running them per request.
-    from fraud_api.openapi_spec import batch_route_doc, install_openapi, predict_route_doc
-
-    @app.post("/predict", **predict_route_doc(model, config))
     async def predict(request: Request) -> Response:
         try:
             check_content_type(request.headers.get("content-type"))
@@ -144,7 +153,6 @@ def create_app(
         )
         return _json_response(answer)
 
-    @app.post("/predict/batch", **batch_route_doc(model, config))
     async def predict_batch(request: Request) -> Response:
         try:
             check_content_type(request.headers.get("content-type"))
@@ -173,6 +181,9 @@ def create_app(
             }
         )
 
+    app.router.routes.append(Route("/predict", predict, methods=["POST"], name="predict"))
+    app.router.routes.append(Route("/predict/batch", predict_batch, methods=["POST"], name="predict_batch"))
+
     health_body = orjson.dumps({"status": "ok", "model_version": version})
 
     @app.get("/health", summary="Liveness and the loaded model's version", tags=["service"])
@@ -196,9 +207,7 @@ def create_app(
             "errors": [],
             "request_id": request_id_of(request),
         }
-        return Response(
-            orjson.dumps(body), status_code=exc.status_code, media_type=_JSON, headers=exc.headers
-        )
+        return Response(orjson.dumps(body), status_code=exc.status_code, media_type=_JSON, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:
@@ -210,6 +219,8 @@ def create_app(
             "request_id": request_id_of(request),
         }
         return _json_response(body, 500)
+
+    from fraud_api.openapi_spec import install_openapi
 
     install_openapi(app, model, config)
     return app

@@ -11,4 +11,5 @@ from mangum import Mangum
 
 from fraud_api.app import app, telemetry
 
-handler = telemetry.wrap_lambda_handler(Mangum(app, lifespan="off"))
+asgi_handler = Mangum(app, lifespan="off")
+handler = telemetry.wrap_lambda_handler(asgi_handler)

@@ -1,8 +1,9 @@
 """OpenAPI description of the routes: request/response schemas, examples, error answers.
 
-The route decorators only get plain dictionaries with ``$ref`` links from here; the pydantic models
-behind those links (``schemas.py``) are built when ``/openapi.json`` is first asked for, so the cold
-start does not pay for them.
+The scoring routes are plain Starlette routes inside the FastAPI app (see ``factory.py``), so their
+operations are written here and merged into FastAPI's document. The pydantic models behind the
+``$ref`` links (``schemas.py``) are built when ``/openapi.json`` is first asked for, so the cold start
+does not pay for them.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ def example_row(model: FraudModel) -> list[float]:
     return row
 
 
-def _error_responses(extra: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+def _error_responses(extra: dict[str, str]) -> dict[str, dict[str, Any]]:
     described = {
-        400: "The body is empty or not JSON.",
-        413: "The body or the batch is larger than the documented limit.",
-        415: "The content type is not application/json.",
-        422: "The JSON does not match the contract: `errors` names each bad field and the problem.",
+        "400": "The body is empty or not JSON.",
+        "413": "The body or the batch is larger than the documented limit.",
+        "415": "The content type is not application/json.",
+        "422": "The JSON does not match the contract: `errors` names each bad field and the problem.",
     }
     described.update(extra)
     return {
@@ -47,11 +48,12 @@ def _error_responses(extra: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def predict_route_doc(model: FraudModel, settings: Settings) -> dict[str, Any]:
+def predict_operation(model: FraudModel, settings: Settings) -> dict[str, Any]:
     row = example_row(model)
     named = dict(zip(model.feature_names, row, strict=True))
     return {
         "summary": "Score one transaction",
+        "operationId": "predict",
         "description": (
             f"`features` is either an array of the {model.n_features} numbers in manifest order "
             f"({', '.join(model.feature_names[:3])}, ..., {model.feature_names[-1]}) or an object with "
@@ -59,25 +61,23 @@ def predict_route_doc(model: FraudModel, settings: Settings) -> dict[str, Any]:
             "`fraud_score >= threshold`."
         ),
         "tags": ["scoring"],
-        "openapi_extra": {
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": _ref("PredictRequest"),
-                        "examples": {
-                            "array": {
-                                "summary": "features as an array (the old service's format)",
-                                "value": {"features": row, "transaction_id": "tx-0001"},
-                            },
-                            "named": {"summary": "features by name", "value": {"features": named}},
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": _ref("PredictRequest"),
+                    "examples": {
+                        "array": {
+                            "summary": "features as an array (the old service's format)",
+                            "value": {"features": row, "transaction_id": "tx-0001"},
                         },
-                    }
-                },
-            }
+                        "named": {"summary": "features by name", "value": {"features": named}},
+                    },
+                }
+            },
         },
         "responses": {
-            200: {
+            "200": {
                 "description": "The score and the decision.",
                 "content": {"application/json": {"schema": _ref("PredictResponse")}},
             },
@@ -86,10 +86,11 @@ def predict_route_doc(model: FraudModel, settings: Settings) -> dict[str, Any]:
     }
 
 
-def batch_route_doc(model: FraudModel, settings: Settings) -> dict[str, Any]:
+def batch_operation(model: FraudModel, settings: Settings) -> dict[str, Any]:
     row = example_row(model)
     return {
         "summary": f"Score up to {settings.max_batch_items} transactions in one call",
+        "operationId": "predict_batch",
         "description": (
             f"`transactions` holds 1 to {settings.max_batch_items} items, each shaped like a `/predict` "
             "body. Results come back in the same order. All or nothing: if any item is invalid the whole "
@@ -98,24 +99,22 @@ def batch_route_doc(model: FraudModel, settings: Settings) -> dict[str, Any]:
             f"More than {settings.max_batch_items} items is a 413 (`batch_too_large`)."
         ),
         "tags": ["scoring"],
-        "openapi_extra": {
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": _ref("BatchRequest"),
-                        "example": {
-                            "transactions": [
-                                {"features": row, "transaction_id": "tx-0001"},
-                                {"features": [0.0] * model.n_features, "transaction_id": "tx-0002"},
-                            ]
-                        },
-                    }
-                },
-            }
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": _ref("BatchRequest"),
+                    "example": {
+                        "transactions": [
+                            {"features": row, "transaction_id": "tx-0001"},
+                            {"features": [0.0] * model.n_features, "transaction_id": "tx-0002"},
+                        ]
+                    },
+                }
+            },
         },
         "responses": {
-            200: {
+            "200": {
                 "description": "One result per transaction, in request order.",
                 "content": {"application/json": {"schema": _ref("BatchResponse")}},
             },
@@ -133,6 +132,11 @@ def install_openapi(app: FastAPI, model: FraudModel, settings: Settings) -> None
             from fraud_api.schemas import component_schemas  # deferred: pydantic model building
 
             document = build_default()
+            document["paths"] = {
+                "/predict": {"post": predict_operation(model, settings)},
+                "/predict/batch": {"post": batch_operation(model, settings)},
+                **document.get("paths", {}),
+            }
             components = document.setdefault("components", {}).setdefault("schemas", {})
             components.update(component_schemas(model.feature_names, settings.max_batch_items))
             app.openapi_schema = document

@@ -14,9 +14,7 @@ from fraud_api.validation import TRANSACTION_ID_MAX_LENGTH
 
 
 class FieldProblem(BaseModel):
-    field: str = Field(
-        description="Where the problem is, e.g. `features[3]` or `transactions[2].features.V4`."
-    )
+    field: str = Field(description="Where the problem is, e.g. `features[3]` or `transactions[2].features.V4`.")
     problem: str = Field(description="What is wrong with it.")
 
 

@@ -3,6 +3,10 @@
 - JSON logs (Powertools ``Logger``, serialised with orjson), correlated by the API Gateway request id.
 - One decision log line per scored transaction: request id, transaction id, model version, score,
   decision, latency. Raw features only when ``DECISION_LOG_FEATURES=true`` (they are sensitive).
+  The line carries the Powertools logger's keys (service, correlation id, Lambda context, cold start)
+  in its format, but is serialised with orjson and written to the logger's stream directly: the
+  stdlib ``logging`` record machinery plus Powertools' formatter cost more per line than the whole
+  rest of a ``POST /predict`` invocation (see BENCHMARKS.md). Level filtering still applies.
 - CloudWatch EMF metrics (Powertools ``Metrics``) with a ``model_version`` dimension: ``Predictions``,
   ``FlaggedFrauds``, ``InferenceLatency``, ``BatchSize``; flushed once per invocation.
 - X-Ray tracing through Powertools ``Tracer`` when ``TRACING_ENABLED=true`` (needs ``aws-xray-sdk``).
@@ -10,16 +14,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 DEFAULT_SERVICE = "fraud-scoring"
 DEFAULT_NAMESPACE = "FraudScoring"
+_COUNT = MetricUnit.Count.value
+_MILLISECONDS = MetricUnit.Milliseconds.value
+_MAX_VALUES = 100  # EMF's limit of values per metric in one line (Powertools flushes there too)
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -31,6 +42,12 @@ def env_flag(name: str, default: bool = False, environ: dict[str, str] | None = 
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _timestamp() -> str:
+    """Now, in the format of Powertools' logger with ``utc=True``: ``2026-11-25 03:42:03,426+0000``."""
+    now = time.time()
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + f",{int(now % 1 * 1000):03d}+0000"
+
+
 def _orjson_text(data: dict[str, Any]) -> str:
     return orjson.dumps(data, default=str).decode()
 
@@ -38,10 +55,19 @@ def _orjson_text(data: dict[str, Any]) -> str:
 class Telemetry:
     """The service's logger, metrics and (optional) tracer, shared by the app and the handler."""
 
-    def __init__(self, model_version: str, *, log_features: bool | None = None, tracing: bool | None = None):
+    def __init__(
+        self,
+        model_version: str,
+        *,
+        log_features: bool | None = None,
+        tracing: bool | None = None,
+        service: str | None = None,
+        stream: IO[str] | None = None,
+    ) -> None:
         self.model_version = model_version
-        self.service = os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
-        self.logger = Logger(service=self.service, json_serializer=_orjson_text, utc=True)
+        self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
+        # Powertools keeps one logging.Logger (and its stream) per service name for the process.
+        self.logger = Logger(service=self.service, json_serializer=_orjson_text, utc=True, stream=stream)
         self.metrics = Metrics(
             service=self.service,
             namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
@@ -52,6 +78,11 @@ class Telemetry:
         if env_flag("TRACING_ENABLED") if tracing is None else tracing:
             self.tracer = self._make_tracer()
         self._static_context_added = False
+        self._std_logger = logging.getLogger(self.logger.name)
+        # Metric values of the current invocation, in Powertools' metric-set format. Serialised by
+        # Powertools (serialize_metric_set) at flush; collected here because add_metric's per-call
+        # validation costs more than the model (see BENCHMARKS.md).
+        self._pending: dict[str, dict[str, Any]] = {}
 
     def _make_tracer(self) -> Any:
         try:
@@ -79,10 +110,12 @@ class Telemetry:
     ) -> int:
         """Log one decision line per transaction and record the metrics; return the number flagged."""
         flagged = 0
-        info = self.logger.info
+        write = self._decision_writer()
         for position, score in enumerate(scores):
             is_fraud = score >= threshold
             flagged += is_fraud
+            if write is None:
+                continue
             line: dict[str, Any] = {
                 "request_id": request_id,
                 "route": route,
@@ -95,14 +128,65 @@ class Telemetry:
             }
             if self.log_features and features is not None:
                 line["features"] = list(features[position])
-            info("decision", extra=line)
-        add = self.metrics.add_metric
-        add(name="Predictions", unit=MetricUnit.Count, value=len(scores))
-        add(name="FlaggedFrauds", unit=MetricUnit.Count, value=flagged)
-        add(name="InferenceLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+            write(line)
+        add = self.add_metric
+        add("Predictions", _COUNT, len(scores))
+        add("FlaggedFrauds", _COUNT, flagged)
+        add("InferenceLatency", _MILLISECONDS, latency_ms)
         if route == "/predict/batch":
-            add(name="BatchSize", unit=MetricUnit.Count, value=len(scores))
+            add("BatchSize", _COUNT, len(scores))
         return flagged
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        """Record one value; flushed at the end of the invocation (or at 100 values, as Powertools does)."""
+        metric = self._pending.get(name)
+        if metric is None:
+            metric = self._pending[name] = {"Unit": unit, "StorageResolution": 60, "Value": []}
+        values: list[float] = metric["Value"]
+        values.append(float(value))
+        if len(values) >= _MAX_VALUES:
+            self.flush_metrics()
+
+    def flush_metrics(self) -> None:
+        """Write the pending values as one EMF line built by Powertools (no line when there are none)."""
+        if self.metrics.metric_set:  # values added through Powertools' own API
+            self.metrics.flush_metrics()
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        if is_metrics_disabled():
+            return
+        blob = self.metrics.serialize_metric_set(metrics=pending)
+        sys.stdout.write(orjson.dumps(blob).decode() + "\n")
+
+    def _decision_writer(self) -> Callable[[dict[str, Any]], None] | None:
+        """A writer of decision lines in the Powertools format, or None when INFO is filtered out."""
+        if not self._std_logger.isEnabledFor(logging.INFO):
+            return None
+        base: dict[str, Any] = {
+            "level": "INFO",
+            "location": "decisions",
+            "message": "decision",
+            "timestamp": _timestamp(),
+        }
+        for key, value in self.logger.get_current_keys().items():
+            if value is not None and key not in base:
+                base[key] = value
+        handler = self.logger.registered_handler
+        stream = getattr(handler, "stream", None)
+        if stream is None:  # a handler without a stream: go through logging after all
+            info = self.logger.info
+            return lambda line: info("decision", extra=line)
+
+        def write(line: dict[str, Any]) -> None:
+            handler.acquire()
+            try:
+                stream.write(orjson.dumps({**base, **line}, default=str).decode() + "\n")
+                stream.flush()
+            finally:
+                handler.release()
+
+        return write
 
     def rejected(self, request_id: str | None, route: str, status: int, code: str, message: str) -> None:
         self.logger.warning(
@@ -115,7 +199,7 @@ class Telemetry:
                 "detail": message,
             },
         )
-        self.metrics.add_metric(name="RejectedRequests", unit=MetricUnit.Count, value=1)
+        self.add_metric("RejectedRequests", _COUNT, 1)
 
     # -- per Lambda invocation ------------------------------------------------------------------------
 
@@ -126,29 +210,29 @@ class Telemetry:
         microseconds per invocation (see BENCHMARKS.md).
         """
         logger = self.logger
-        metrics = self.metrics
         cold = [True]
 
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             request_context = event.get("requestContext") if type(event) is dict else None
             request_id = request_context.get("requestId") if type(request_context) is dict else None
-            logger.set_correlation_id(request_id)
-            if context is not None:
-                if not self._static_context_added:
-                    logger.append_keys(
-                        function_name=getattr(context, "function_name", None),
-                        function_memory_size=getattr(context, "memory_limit_in_mb", None),
-                        function_arn=getattr(context, "invoked_function_arn", None),
-                    )
-                    self._static_context_added = True
-                logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
-            logger.append_keys(cold_start=cold[0])
+            if context is not None and not self._static_context_added:
+                logger.append_keys(
+                    function_name=getattr(context, "function_name", None),
+                    function_memory_size=getattr(context, "memory_limit_in_mb", None),
+                    function_arn=getattr(context, "invoked_function_arn", None),
+                )
+                self._static_context_added = True
+            # One call for the per-invocation keys (set_correlation_id is append_keys(correlation_id=...)).
+            logger.append_keys(
+                correlation_id=request_id,
+                function_request_id=getattr(context, "aws_request_id", None),
+                cold_start=cold[0],
+            )
             cold[0] = False
             try:
                 return inner(event, context)
             finally:
-                if metrics.metric_set:
-                    metrics.flush_metrics()
+                self.flush_metrics()
 
         if self.tracer is not None:
             traced: LambdaHandler = self.tracer.capture_lambda_handler(handler)

@@ -56,9 +56,7 @@ class Manifest:
     def validate(self) -> None:
         """Raise :class:`ManifestError` naming the first field that is wrong."""
         if self.schema_version != SCHEMA_VERSION:
-            raise ManifestError(
-                f"schema_version {self.schema_version} is not supported (want {SCHEMA_VERSION})"
-            )
+            raise ManifestError(f"schema_version {self.schema_version} is not supported (want {SCHEMA_VERSION})")
         if not self.feature_names:
             raise ManifestError("feature_names is empty")
         if len(set(self.feature_names)) != len(self.feature_names):

@@ -111,9 +111,7 @@ _NUMPY_TYPES: dict[str, type[np.generic]] = {
 class FraudModel:
     """One ONNX Runtime session plus the manifest that describes it."""
 
-    def __init__(
-        self, manifest: Manifest, session: ort.InferenceSession, model_dir: Path, load_ms: float
-    ) -> None:
+    def __init__(self, manifest: Manifest, session: ort.InferenceSession, model_dir: Path, load_ms: float) -> None:
         self.manifest = manifest
         self.session = session
         self.model_dir = model_dir
@@ -126,9 +124,7 @@ class FraudModel:
         self._output_names = [manifest.probability_output]
         self._positive = manifest.positive_class_index
         # The width of the probability output, from one real run (exports may leave it symbolic).
-        probe = session.run(
-            self._output_names, {self._input_name: np.zeros((1, self.n_features), np.float32)}
-        )
+        probe = session.run(self._output_names, {self._input_name: np.zeros((1, self.n_features), np.float32)})
         self._output_width = int(np.asarray(probe[0]).reshape(1, -1).shape[1])
         self._run_options = ort.RunOptions()
         self._local = threading.local()

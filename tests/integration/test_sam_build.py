@@ -365,3 +365,44 @@ def test_the_model_loads_once_per_execution_environment(
     log = emulator.log(tail_chars=None)
     assert log.count('"model loaded"') == 1, log[-2000:]
     assert log.count("START RequestId") == len(responses)
+
+
+# -- arm64 (built, not run: no arm64 CPU or emulator here) ------------------------------------------
+
+
+def elf_machine(path: Path) -> int:
+    """e_machine of an ELF file: 62 is x86-64, 183 is AArch64."""
+    header = path.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF", path
+    return int.from_bytes(header[18:20], "little")
+
+
+ARM64_OVERRIDES = ("--parameter-overrides", "Architecture=arm64")
+
+
+@pytest.mark.slow
+def test_arm64_build_carries_aarch64_wheels_and_binaries() -> None:
+    work = REPO_ROOT / "build" / "sam-test" / "arm64"
+    out = work / "build"
+    shutil.rmtree(out, ignore_errors=True)
+    result = subprocess.run(
+        [SAM, "build", "--cached", "--cache-dir", str(work / "cache"), "--build-dir", str(out), *ARM64_OVERRIDES],
+        cwd=REPO_ROOT,
+        env={**sam_env(), "LAYER_ARCH": "arm64"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    site = out / "DependenciesLayer" / "python"
+    assert "arch=arm64" in (site / ".fraud-scoring-layer").read_text()
+    for wheel_file in site.glob("*.dist-info/WHEEL"):
+        for line in wheel_file.read_text().splitlines():
+            if line.startswith("Tag: ") and not line.endswith("-any"):
+                assert line.endswith("_aarch64"), f"{wheel_file.parent.name}: {line}"
+    shared_objects = [p for p in site.rglob("*.so*") if p.is_file()]
+    names = {p.name.split(".")[0] for p in shared_objects}
+    assert {"onnxruntime_pybind11_state", "_multiarray_umath", "_pydantic_core", "orjson"} <= names
+    assert {elf_machine(p) for p in shared_objects} == {183}
+    total = sum(tree_bytes(out / part) for part in ("ScoringFunction", "ModelLayer", "DependenciesLayer"))
+    assert total <= SIZE_BUDGET_BYTES, f"arm64: {total / 2**20:.1f} MiB"

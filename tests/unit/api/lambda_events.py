@@ -21,6 +21,10 @@ def _body_fields(body: bytes | str | None, base64_encoded: bool) -> tuple[str | 
     if body is None:
         return None, False
     raw = body.encode() if isinstance(body, str) else body
+    try:
+        raw.decode()
+    except UnicodeDecodeError:  # API Gateway sends bodies that are not UTF-8 text base64-encoded
+        base64_encoded = True
     if base64_encoded:
         return base64.b64encode(raw).decode(), True
     return raw.decode(), False
@@ -111,10 +115,14 @@ def http_api_event(
 
 
 def function_url_event(
-    method: str, path: str, body: bytes | str | None = None, **kwargs: Any
+    method: str,
+    path: str,
+    body: bytes | str | None = None,
+    headers: dict[str, str] | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     """A Lambda Function URL event (payload 2.0 with a lambda-url domain and routeKey $default)."""
-    event = http_api_event(method, path, body, domain="abcdefg.lambda-url.us-east-1.on.aws", **kwargs)
+    event = http_api_event(method, path, body, headers, domain="abcdefg.lambda-url.us-east-1.on.aws", **kwargs)
     event["routeKey"] = "$default"
     event["requestContext"]["routeKey"] = "$default"
     event["requestContext"]["stage"] = "$default"

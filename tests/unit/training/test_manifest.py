@@ -11,7 +11,8 @@ from fraud_scoring.manifest import ManifestError, load_manifest, manifest_from_d
 
 @pytest.fixture
 def manifest_data(model_dir: Path) -> dict[str, Any]:
-    return json.loads((model_dir / "manifest.json").read_text())
+    data: dict[str, Any] = json.loads((model_dir / "manifest.json").read_text())
+    return data
 
 
 def test_the_shipped_model_layer_is_consistent(model_dir: Path) -> None:

@@ -1,0 +1,14 @@
+# Local API Gateway + Lambda emulator (gateway_emulator/, docs/emulator.md).
+SERVE_HOST ?= 127.0.0.1
+SERVE_PORT ?= 3000
+SERVE_TEMPLATE ?= template.yaml
+SERVE_ARGS ?=
+
+.PHONY: serve
+# $(MODEL) is made by `make train` (mk/train.mk) only when no model exists yet.
+serve: $(STAMP) $(MODEL) ## run the API locally like API Gateway + Lambda, no Docker (127.0.0.1:3000)
+	$(PY) -m gateway_emulator --template "$(SERVE_TEMPLATE)" --host "$(SERVE_HOST)" --port "$(SERVE_PORT)" $(SERVE_ARGS)
+
+.PHONY: bench-emulator
+bench-emulator: $(STAMP) $(MODEL) ## benchmark the emulator (throttling off): req/s and latency percentiles
+	$(PY) benchmarks/bench_emulator.py $(BENCH_ARGS)

@@ -1,0 +1,3 @@
+from selfhosted.server import main
+
+main()

@@ -1,0 +1,40 @@
+"""The self-hosted ASGI app: the fraud API's own app (``fraud_api.factory.create_app``) around the
+model from ``$MODEL_DIR``, wrapped in metrics, throttling and the body limit.
+
+``create_app()`` is also an app factory for other ASGI servers: ``uvicorn --factory selfhosted.app:create_app``.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp
+
+from fraud_api.factory import Settings as ApiSettings
+from fraud_api.factory import create_app as create_api
+from fraud_scoring.model import load_model
+from selfhosted.metrics import MetricsMiddleware, PrometheusTelemetry
+from selfhosted.protection import BodyLimitMiddleware, ThrottleMiddleware
+from selfhosted.settings import ServerSettings
+
+
+def create_app(settings: ServerSettings | None = None) -> ASGIApp:
+    """Load the model and build the protected app (one call per worker process)."""
+    config = settings if settings is not None else ServerSettings.from_env()
+    model = load_model()
+    telemetry = PrometheusTelemetry(model.model_version)
+    api_settings = ApiSettings.from_env()
+    app: ASGIApp = create_api(model, telemetry=telemetry, settings=api_settings)
+    app = BodyLimitMiddleware(app, min(config.max_body_bytes, api_settings.max_body_bytes))
+    if config.throttle is not None:
+        app = ThrottleMiddleware(app, config.throttle, config.workers)
+    telemetry.logger.info(
+        "self-hosted app ready",
+        extra={
+            "model_version": model.model_version,
+            "model_dir": str(model.model_dir),
+            "load_ms": model.load_ms,
+            "workers": config.workers,
+            "throttle": None if config.throttle is None else repr(config.throttle),
+            "max_body_bytes": config.max_body_bytes,
+        },
+    )
+    return MetricsMiddleware(app)
