@@ -380,6 +380,30 @@ def test_predict_through_the_api(localstack: LocalStack, deployed: Deployed) -> 
     assert 0.0 <= body["score"] <= 1.0
 
 
+def test_without_docker_an_invocation_fails_at_once_with_the_reason(localstack: LocalStack, deployed: Deployed) -> None:
+    """The deploy-only executor (localstack/plugins/) must refuse invocations immediately, not hang."""
+    if localstack.executor != "deploy-only":
+        pytest.skip(f"LocalStack runs functions here (executor '{localstack.executor}')")
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    make_client: Any = boto3.client
+    lambda_client = make_client(
+        "lambda",
+        endpoint_url=ENDPOINT,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(read_timeout=30, retries={"max_attempts": 0}),
+    )
+    started = time.perf_counter()
+    with pytest.raises(ClientError) as raised:
+        lambda_client.invoke(FunctionName=deployed.outputs["FunctionAliasArn"], Payload=b"{}")
+    assert raised.value.response["Error"]["Code"] == "ServiceException"
+    assert "without a Docker engine" in str(raised.value)
+    assert time.perf_counter() - started < 10
+
+
 def test_template_cloudformation_rejects_fails_the_deploy(localstack: LocalStack, built_template: Path) -> None:
     """A resource that depends on a resource the template does not have: CloudFormation refuses it
     ("Unresolved resource dependencies"), so `sam deploy` must fail and no stack may complete."""
