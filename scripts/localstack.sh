@@ -2,6 +2,7 @@
 # LocalStack in host mode (no Docker needed, no account): its own venv, 127.0.0.1 only, state under
 # .localstack/. Used by mk/localstack.mk and by tests/integration/test_localstack.py.
 #
+#   scripts/localstack.sh python   print the Python >= 3.13 it would build the venv with
 #   scripts/localstack.sh venv     create/refresh .venv-localstack from localstack/requirements.txt
 #   scripts/localstack.sh up       start (if not running) and wait until healthy
 #   scripts/localstack.sh down     stop what `up` started
@@ -45,13 +46,12 @@ find_python() {
   for candidate in python3.13 python3.14 python3; do
     if command -v "$candidate" >/dev/null && python_ok "$candidate"; then command -v "$candidate"; return; fi
   done
-  if command -v pyenv >/dev/null; then
-    local pyenv_root
-    pyenv_root="$(pyenv root)"
-    for candidate in $(ls -d "$pyenv_root"/versions/3.1[3-9]*/bin/python3 2>/dev/null | sort -rV); do
-      if python_ok "$candidate"; then echo "$candidate"; return; fi
-    done
-  fi
+  # pyenv's versions, also when pyenv itself is not on PATH (its default root is ~/.pyenv)
+  local pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
+  if command -v pyenv >/dev/null; then pyenv_root="$(pyenv root)"; fi
+  for candidate in $(ls -d "$pyenv_root"/versions/3.1[3-9]*/bin/python3 2>/dev/null | sort -rV); do
+    if python_ok "$candidate"; then echo "$candidate"; return; fi
+  done
   die "LocalStack needs Python >= 3.13 and none was found (tried python3.13, python3.14, python3 on PATH and pyenv versions). Install one (e.g. 'pyenv install 3.13') or set LOCALSTACK_PYTHON=/path/to/python3.13"
 }
 
@@ -200,10 +200,11 @@ cmd_deploy() {
 }
 
 case "${1:-}" in
+  python) find_python ;;
   venv) cmd_venv ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   deploy) shift; cmd_deploy "$@" ;;
-  *) die "usage: $0 venv|up|down|status|deploy [sam deploy args]" ;;
+  *) die "usage: $0 python|venv|up|down|status|deploy [sam deploy args]" ;;
 esac
