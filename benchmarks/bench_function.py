@@ -530,7 +530,8 @@ def render(results: dict[str, Any]) -> str:
         "**Why the cold start stays above 0.6x: the floor** (same run, CPU time). The `floor` rows do no "
         "scoring and build no routes: one imports `fastapi` alone, the other imports what any FastAPI + "
         "Mangum + ONNX Runtime handler must import (numpy, onnxruntime, fastapi, mangum), builds an empty "
-        "`FastAPI()` and one `InferenceSession` of the model, all with our pydantic start-up options.",
+        "`FastAPI()` and one `InferenceSession` of the model, all with our pydantic start-up options. "
+        "A per-package breakdown of the floor is in docs/api.md (section 'Cold start').",
         "",
         f"- `import fastapi` alone: {floor_fastapi['cpu_ms']:.0f} ms = "
         f"{floor_fastapi['cpu_ms'] / naive_cold['cpu_ms']:.2f}x of the naive baseline's whole cold start. "
