@@ -45,6 +45,13 @@ TARGETS = ("local", "server", "url")
 # Wall-clock ceiling per scenario (seconds) on top of what k6 bounds itself: the runner never hangs.
 SCENARIO_LIMITS = {"smoke": 90, "load": 240, "stress": 300, "spike": 180}
 SOAK_MARGIN = 180
+# Execution environments the local emulator starts *and initialises* before the test (like
+# provisioned concurrency). The load scenario's 200 req/s at ~3-5 ms per request keeps about one
+# environment busy on average, but bursts on 2 shared vCPUs (k6 takes one) reach 3-4 in flight;
+# without a warm pool those bursts start environments whose 2-4 s cold starts, all at once,
+# exhaust the concurrency limit (API Gateway 500s) in the first seconds. More are still started on
+# demand. Override with --target-args '--warm-pool N' (the last value wins).
+LOCAL_WARM_POOL = 4
 # Only the tags the report needs: k6 writes a line per sample, fewer tags mean less k6 CPU.
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SYSTEM_TAGS = "status,method,name,scenario,expected_response,error_code,check"
@@ -76,6 +83,7 @@ def target_spec(target: str, port: int, python: str, extra_args: list[str] | Non
     env = {"MODEL_DIR": os.environ.get("MODEL_DIR") or str(REPO_ROOT / "layers" / "model")}
     if target == "local":
         command = [python, "-m", "gateway_emulator", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--warm-pool", str(LOCAL_WARM_POOL)]
     elif target == "server":
         command = [python, "-m", "selfhosted"]
         env.update({"HOST": "127.0.0.1", "PORT": str(port)})
