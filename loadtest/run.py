@@ -46,12 +46,13 @@ TARGETS = ("local", "server", "url")
 SCENARIO_LIMITS = {"smoke": 90, "load": 240, "stress": 300, "spike": 180}
 SOAK_MARGIN = 180
 # Execution environments the local emulator starts *and initialises* before the test (like
-# provisioned concurrency). The load scenario's 200 req/s at ~3-5 ms per request keeps about one
-# environment busy on average, but bursts on 2 shared vCPUs (k6 takes one) reach 3-4 in flight;
-# without a warm pool those bursts start environments whose 2-4 s cold starts, all at once,
-# exhaust the concurrency limit (API Gateway 500s) in the first seconds. More are still started on
-# demand. Override with --target-args '--warm-pool N' (the last value wins).
-LOCAL_WARM_POOL = 4
+# provisioned concurrency): all 10 of the template function's concurrency. 200 req/s keeps ~1
+# environment busy on average, but a stall of tens of ms on 2 shared vCPUs (k6 takes one) puts
+# more in flight; new environments then cold-start *on the same CPUs* as the warm ones (on AWS
+# they would not), slowing those too, until the limit is reached: with 4 warm, 2 of 2 runs had
+# 36-42 API Gateway 500s within ~2 s; with 10, none (BENCHMARKS.md, "Local emulator").
+# Override with --target-args '--warm-pool N' (the last value wins).
+LOCAL_WARM_POOL = 10
 # Only the tags the report needs: k6 writes a line per sample, fewer tags mean less k6 CPU.
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SYSTEM_TAGS = "status,method,name,scenario,expected_response,error_code,check"
