@@ -1,9 +1,9 @@
 """Benchmark the local API Gateway + Lambda emulator (gateway_emulator) with throttling off.
 
 Starts ``python -m gateway_emulator --no-throttling`` on a free 127.0.0.1 port with the real
-template and handler, warms the execution environments, then drives POST /predict with varied
-transactions from an asyncio load generator (keep-alive connections, latency measured from each
-request's *scheduled* send time, so queueing in the client is not hidden):
+template and handler and a warm pool of initialised execution environments (one per connection),
+then drives POST /predict with varied transactions from an asyncio load generator (keep-alive
+connections, latency measured from each request's *scheduled* send time, so queueing in the client is not hidden):
 
 1. an open-model constant arrival rate (default 500 req/s for 20 s): sustained rate and p50/p95/p99;
 2. a closed loop (C connections back to back) for the peak rate;
@@ -238,6 +238,10 @@ async def bench_emulator(args: argparse.Namespace, bodies: list[bytes]) -> dict[
         "--no-throttling",
         "--concurrency",
         str(args.concurrency),
+        # One initialised environment per client connection: the phases measure warm serving, and
+        # no cold start (2-4 s of CPU on a 2-vCPU machine) lands inside a measured phase.
+        "--warm-pool",
+        str(args.concurrency),
         "--log-level",
         args.server_log_level,
     ]
@@ -246,14 +250,20 @@ async def bench_emulator(args: argparse.Namespace, bodies: list[bytes]) -> dict[
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_port(port, proc)
+        started = time.monotonic()
+        _wait_port(port, proc)  # the port opens once the warm pool is initialised
+        startup_s = time.monotonic() - started
         requests = [http_request("/predict", b, "127.0.0.1") for b in bodies]
         status, first_ms = await single_request(port, requests[0])
-        cold = {"status": status}
-        # Warm every environment: concurrent bursts make the pool scale out to its limit.
+        cold = {"status": status}  # served by a warm-pool environment: no cold start
+        # Short bursts on every environment before measuring (connections, allocator, caches).
         for _ in range(3):
             await closed_loop(port, requests, 1.0, args.concurrency)
-        results: dict[str, Any] = {"first_request_ms_incl_cold_start": round(first_ms, 1), "cold": cold}
+        results: dict[str, Any] = {
+            "startup_s_incl_warm_pool_init": round(startup_s, 2),
+            "first_request_ms_on_warm_pool": round(first_ms, 1),
+            "first": cold,
+        }
         results["constant_rate"] = [
             await constant_rate(port, requests, rate, args.duration, args.concurrency) for rate in args.rates
         ]
@@ -340,7 +350,10 @@ def main() -> int:
             f"{b['p99_ms']} | {b['max_ms']} | {b['statuses']} |"
         )
     print(f"CPU per request in the closed loop (us): {emu['cpu_us_per_request']}")
-    print(f"first request incl. cold start: {emu['first_request_ms_incl_cold_start']} ms; results: {path}")
+    print(
+        f"start-up incl. warm pool init: {emu['startup_s_incl_warm_pool_init']} s; first request: "
+        f"{emu['first_request_ms_on_warm_pool']} ms; results: {path}"
+    )
     return 0
 
 

@@ -430,7 +430,7 @@ def kill_all_groups() -> None:
 @dataclass
 class PoolSettings:
     concurrency: int | None = None  # None: the function's reserved concurrency, else DEFAULT
-    warm_pool: int = 0  # environments started eagerly and kept through idle reaping
+    warm_pool: int = 0  # environments started and initialised eagerly, kept through idle reaping
     idle_timeout_s: float = 600.0
 
 
@@ -459,6 +459,11 @@ class FunctionPool:
         self._counter = 0
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
+        # The event of the warm-up invocation that initialises warm-pool environments (set by the
+        # gateway: a GET route without side effects). None: warm-pool environments only get their
+        # RIE started, and the runtime's init runs on their first real request.
+        self.warm_up_event: bytes | None = None
+        self._preparing: set[asyncio.Task[float | None]] = set()
 
     @property
     def size(self) -> int:
@@ -478,16 +483,68 @@ class FunctionPool:
         return env
 
     async def start(self) -> None:
+        """Start the warm pool and initialise it, like provisioned concurrency: the RIE only runs
+        the runtime's init (imports, model load) on an environment's first invocation, so each
+        warm-pool environment gets one warm-up invocation before it takes traffic."""
         eager = min(self.settings.warm_pool, self.limit)
         envs = [self._new_env() for _ in range(eager)]
-        results = await asyncio.gather(*(e.start() for e in envs), return_exceptions=True)
-        for env, res in zip(envs, results, strict=True):
-            if isinstance(res, BaseException):
-                self._envs.discard(env)
-                log.error("%s: could not start: %s", env.env_id, res)
-            else:
-                self._idle.append(env)
+        inits = await asyncio.gather(*(self._prepare(e) for e in envs))
+        ready = [ms for ms in inits if ms is not None]
+        if eager:
+            shown = ", ".join(f"{ms:.0f}" for ms in ready if not math.isnan(ms)) or "-"
+            log.info(
+                "function %s: warm pool %d/%d ready (%s), Init Duration ms: %s",
+                self.fn.logical_id,
+                len(ready),
+                eager,
+                "initialised by a warm-up invocation" if self.warm_up_event is not None else "RIE started only",
+                shown,
+            )
         self._reaper = asyncio.create_task(self._reap_idle())
+
+    async def _prepare(self, env: ExecutionEnvironment) -> float | None:
+        """Start a warm-pool environment and run the warm-up invocation on it; on success it joins
+        the idle list and its Init Duration (NaN when not initialised) is returned, else None.
+        The warm-up is logged on its own line, never as a REPORT (it is not a client request)."""
+        try:
+            await env.start()
+        except Exception as exc:
+            self._envs.discard(env)
+            log.error("%s: could not start: %s", env.env_id, exc)
+            return None
+        init_ms = math.nan
+        if self.warm_up_event is not None:
+            result = await env.invoke(self.warm_up_event)
+            if result.outcome is not Outcome.OK:
+                log.error("%s: warm-up invocation failed (%s): environment discarded", env.env_id, result.outcome.value)
+                self._envs.discard(env)
+                await env.stop()
+                return None
+            init_ms = result.init_ms if result.init_ms is not None else math.nan
+            log.info(
+                "%s: WARM-UP (not a REPORT) Init Duration: %.2f ms\twarm-up invocation: %.2f ms",
+                env.env_id,
+                init_ms,
+                result.duration_ms,
+            )
+        if self._closed:
+            self._envs.discard(env)
+            await env.stop()
+            return None
+        env.last_used = time.monotonic()
+        self._idle.append(env)
+        return init_ms
+
+    def _replenish(self) -> None:
+        """Keep the warm pool at its size after a timeout or crash discarded an environment: the
+        replacement is started and initialised in the background, off the request path."""
+        missing = min(self.settings.warm_pool, self.limit) - len(self._envs)
+        for _ in range(max(0, missing)):
+            env = self._new_env()
+            log.info("%s: replacing a lost warm-pool environment", env.env_id)
+            task = asyncio.get_running_loop().create_task(self._prepare(env))
+            self._preparing.add(task)
+            task.add_done_callback(self._preparing.discard)
 
     async def _reap_idle(self) -> None:
         period = max(0.05, min(5.0, self.settings.idle_timeout_s / 4))
@@ -533,6 +590,8 @@ class FunctionPool:
             else:
                 self._envs.discard(env)
                 asyncio.get_running_loop().create_task(env.stop())
+                if not self._closed:
+                    self._replenish()
         self._report(result)
         return result
 
@@ -562,6 +621,10 @@ class FunctionPool:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
+        preparing = list(self._preparing)
+        for task in preparing:
+            task.cancel()
+        await asyncio.gather(*preparing, return_exceptions=True)
         envs = list(self._envs)
         self._envs.clear()
         self._idle.clear()

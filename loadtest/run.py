@@ -45,6 +45,14 @@ TARGETS = ("local", "server", "url")
 # Wall-clock ceiling per scenario (seconds) on top of what k6 bounds itself: the runner never hangs.
 SCENARIO_LIMITS = {"smoke": 90, "load": 240, "stress": 300, "spike": 180}
 SOAK_MARGIN = 180
+# Execution environments the local emulator starts *and initialises* before the test (like
+# provisioned concurrency): all 10 of the template function's concurrency. 200 req/s keeps ~1
+# environment busy on average, but a stall of tens of ms on 2 shared vCPUs (k6 takes one) puts
+# more in flight; new environments then cold-start *on the same CPUs* as the warm ones (on AWS
+# they would not), slowing those too, until the limit is reached: with 4 warm, 2 of 2 runs had
+# 36-42 API Gateway 500s within ~2 s; with 10, none (BENCHMARKS.md, "Local emulator").
+# Override with --target-args '--warm-pool N' (the last value wins).
+LOCAL_WARM_POOL = 10
 # Only the tags the report needs: k6 writes a line per sample, fewer tags mean less k6 CPU.
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SYSTEM_TAGS = "status,method,name,scenario,expected_response,error_code,check"
@@ -76,6 +84,7 @@ def target_spec(target: str, port: int, python: str, extra_args: list[str] | Non
     env = {"MODEL_DIR": os.environ.get("MODEL_DIR") or str(REPO_ROOT / "layers" / "model")}
     if target == "local":
         command = [python, "-m", "gateway_emulator", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--warm-pool", str(LOCAL_WARM_POOL)]
     elif target == "server":
         command = [python, "-m", "selfhosted"]
         env.update({"HOST": "127.0.0.1", "PORT": str(port)})

@@ -88,10 +88,65 @@ def test_idle_environments_are_reaped(tmp_path: Path) -> None:
         _env_of(c.get("/echo"))  # a new cold environment serves the next request
 
 
+def _warm_ups(log: str) -> list[float]:
+    return [float(m) for m in re.findall(r"WARM-UP \(not a REPORT\) Init Duration: ([\d.]+) ms", log)]
+
+
 def test_warm_pool_starts_environments_eagerly(tmp_path: Path) -> None:
     with run_emulator(tmp_path, "--warm-pool", "2") as emu:
         rie = [p for p in emu.descendants() if "aws-lambda-rie" in _cmdline(p)]
         assert len(rie) == 2
+
+
+def test_warm_pool_environments_are_initialised_before_traffic(tmp_path: Path) -> None:
+    """Like provisioned concurrency: the init phase (here 0.3 s) runs at start-up through one
+    warm-up invocation per environment, so requests served by the pool carry no Init Duration."""
+    with (
+        run_emulator(tmp_path, "--warm-pool", "2", "--env", "FIXTURE_INIT_DELAY=0.3") as emu,
+        httpx.Client(base_url=emu.url, timeout=10) as c,
+    ):
+        inits = _warm_ups(emu.log())
+        assert len(inits) == 2, emu.log()
+        assert min(inits) >= 300
+        assert "warm pool 2/2 ready (initialised by a warm-up invocation)" in emu.log()
+        assert _reports(emu.log()) == []  # the warm-ups are not REPORT lines
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            responses = list(pool.map(lambda _: c.post("/sleep", params={"s": "0.3"}), range(2)))
+        assert len({_env_of(r) for r in responses}) == 2  # both pool environments served
+        assert _wait_for(lambda: len(_reports(emu.log())) == 2, 2)
+        assert not any("Init Duration" in line for line in _reports(emu.log()))
+
+
+def test_warm_pool_without_warm_up_leaves_init_to_the_first_request(tmp_path: Path) -> None:
+    with (
+        run_emulator(tmp_path, "--warm-pool", "1", "--warm-up-path", "none") as emu,
+        httpx.Client(base_url=emu.url, timeout=10) as c,
+    ):
+        assert _warm_ups(emu.log()) == []
+        _env_of(c.get("/echo"))
+        assert _wait_for(lambda: len(_reports(emu.log())) == 1, 2)
+        assert "Init Duration" in _reports(emu.log())[0]
+
+
+def test_a_crashed_warm_pool_environment_is_replaced_by_a_warmed_one(tmp_path: Path) -> None:
+    with (
+        run_emulator(tmp_path, "--warm-pool", "1") as emu,
+        httpx.Client(base_url=emu.url, timeout=10) as c,
+    ):
+        assert len(_warm_ups(emu.log())) == 1
+        assert c.post("/crash").status_code == 502
+        assert _wait_for(lambda: len(_warm_ups(emu.log())) == 2, 10), emu.log()
+        assert "replacing a lost warm-pool environment" in emu.log()
+        _env_of(c.get("/echo"))
+        assert _wait_for(lambda: len(_reports(emu.log())) == 2, 2)
+        crash, served = _reports(emu.log())
+        assert "Status: crash" in crash
+        assert "Init Duration" not in served  # the replacement was initialised off the request path
+        assert _wait_for(lambda: len([p for p in emu.descendants() if "aws-lambda-rie" in _cmdline(p)]) == 1, 5)
+        children = emu.descendants()
+        emu.proc.send_signal(signal.SIGINT)
+        assert emu.proc.wait(15) == 0
+    assert _wait_for(lambda: not any(alive(p) for p in children), 5), [p for p in children if alive(p)]
 
 
 def _cmdline(pid: int) -> str:

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.run import RunError, free_port, main, parse_env_pairs, scenario_limit, stop_group, target_spec
+from loadtest.run import (
+    LOCAL_WARM_POOL,
+    RunError,
+    free_port,
+    main,
+    parse_env_pairs,
+    scenario_limit,
+    stop_group,
+    target_spec,
+)
 
 
 def _alive(pid: int) -> bool:
@@ -105,7 +114,7 @@ def test_env_pairs_and_target_commands() -> None:
     local = target_spec("local", 3001, sys.executable)
     assert local.base_url == "http://127.0.0.1:3001"
     assert Path(local.env["MODEL_DIR"], "manifest.json").is_file()
-    assert local.command[-4:] == ["--host", "127.0.0.1", "--port", "3001"]
+    assert local.command[-6:] == ["--host", "127.0.0.1", "--port", "3001", "--warm-pool", str(LOCAL_WARM_POOL)]
     tuned = target_spec("local", 3001, sys.executable, ["--no-throttling", "--concurrency", "4"])
     assert tuned.command[-3:] == ["--no-throttling", "--concurrency", "4"]
     server = target_spec("server", 3002, sys.executable)
