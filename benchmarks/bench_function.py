@@ -74,7 +74,7 @@ def stdout_to_devnull() -> Iterator[None]:
         os.close(saved)
 
 
-def interleaved(variants: dict[str, Callable[[int], None]], calls: int, rounds: int) -> dict[str, list[float]]:
+def interleaved(variants: dict[str, Callable[[int], object]], calls: int, rounds: int) -> dict[str, list[float]]:
     """Run every variant ``calls`` times per round, rounds interleaved; per-call times in ns."""
     times: dict[str, list[float]] = {name: [] for name in variants}
     clock = time.perf_counter_ns
@@ -163,6 +163,7 @@ def bench_invocation(model_dir: Path, rows: list[list[float]], calls: int, round
 
     import benchmarks.naive_baseline.naive_app as naive_app
     import fraud_api.lambda_handler as shipped
+    from fraud_api.app import app as shipped_app
     from fraud_api.factory import create_app
     from fraud_api.telemetry import Telemetry
     from tests.unit.api.lambda_events import FakeLambdaContext, rest_event
@@ -176,7 +177,7 @@ def bench_invocation(model_dir: Path, rows: list[list[float]], calls: int, round
         def rejected(self, *args: Any, **kwargs: Any) -> None:
             return None
 
-    silent_app = create_app(shipped.app.state.model, telemetry=NoTelemetry(shipped.app.state.model.model_version))
+    silent_app = create_app(shipped_app.state.model, telemetry=NoTelemetry(shipped_app.state.model.model_version))
 
     class PlainPowertools(Telemetry):
         """The straightforward use of Powertools: logger.info per decision, add_metric per value."""
@@ -214,9 +215,9 @@ def bench_invocation(model_dir: Path, rows: list[list[float]], calls: int, round
 
     from aws_lambda_powertools.logging import correlation_paths
 
-    plain = PlainPowertools(shipped.app.state.model.model_version, service="bench-plain-powertools")
+    plain = PlainPowertools(shipped_app.state.model.model_version, service="bench-plain-powertools")
     plain_handler = plain.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)(
-        plain.metrics.log_metrics(Mangum(create_app(shipped.app.state.model, telemetry=plain), lifespan="off"))
+        plain.metrics.log_metrics(Mangum(create_app(shipped_app.state.model, telemetry=plain), lifespan="off"))
     )
     silent = Mangum(silent_app, lifespan="off")
     naive_lifespan_off = Mangum(naive_app.app, lifespan="off")
@@ -226,7 +227,7 @@ def bench_invocation(model_dir: Path, rows: list[list[float]], calls: int, round
         for i, row in enumerate(rows)
     ]
     n = len(events)
-    context = FakeLambdaContext()
+    context: Any = FakeLambdaContext()  # duck-typed like Lambda's context object
 
     # Every variant must give the same answer for the same event before it is timed.
     with stdout_to_devnull():
