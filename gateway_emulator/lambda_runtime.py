@@ -565,6 +565,11 @@ class FunctionPool:
         if self._closed:
             return InvocationResult(Outcome.START_FAILED)
         env = self._idle.pop() if self._idle else None
+        # A warm-pool replacement still initialising holds a slot of the limit: wait for it rather
+        # than refuse the request (it stands for an environment Lambda would already have ready).
+        while env is None and len(self._envs) >= self.limit and self._preparing:
+            await asyncio.wait(set(self._preparing), return_when=asyncio.FIRST_COMPLETED)
+            env = self._idle.pop() if self._idle else None
         if env is None:
             if len(self._envs) >= self.limit:
                 return InvocationResult(Outcome.THROTTLED)
