@@ -64,7 +64,8 @@ def run(config: RunConfig) -> Manifest:
     model = train_xgboost(split, config.params)
     best = int(model.best_iteration)
     _log(f"XGBoost: best iteration {best} (early stopping on validation AUC-PR)")
-    threshold = choose_threshold(split.y_val, xgboost_scores(model, split.X_val))
+    val_scores = xgboost_scores(model, split.X_val)
+    threshold = choose_threshold(split.y_val, val_scores)
     test_scores = xgboost_scores(model, split.X_test)
 
     baseline = train_logistic_baseline(split, config.params.seed)
@@ -89,7 +90,7 @@ def run(config: RunConfig) -> Manifest:
             "threshold_rule": THRESHOLD_RULE,
             "metrics": {
                 "test": evaluate(split.y_test, test_scores, threshold),
-                "validation": evaluate(split.y_val, xgboost_scores(model, split.X_val), threshold),
+                "validation": evaluate(split.y_val, val_scores, threshold),
                 "baseline_logistic_regression_test": evaluate(split.y_test, baseline_scores, 0.5),
             },
             "parity": parity.as_dict(),
