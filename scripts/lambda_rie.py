@@ -99,9 +99,9 @@ def locked_requirement(name: str) -> str:
     raise RieError(f"{name} is not pinned in {lock}")
 
 
-def runtime_version(template: dict[str, Any]) -> str:
+def runtime_version(template: dict[str, Any], function_id: str = FUNCTION_ID) -> str:
     """ "python3.13" -> "3.13", from the built template's function or its Globals."""
-    props = template["Resources"][FUNCTION_ID]["Properties"]
+    props = template["Resources"][function_id]["Properties"]
     runtime = props.get("Runtime") or template.get("Globals", {}).get("Function", {}).get("Runtime")
     if not isinstance(runtime, str) or not runtime.startswith("python"):
         raise RieError(f"unexpected runtime {runtime!r}")
@@ -138,24 +138,28 @@ class BuiltFunction:
     memory_mb: int
     environment: dict[str, str]
     runtime_version: str
+    # another template's function (e.g. a benchmark baseline) is found by its own resource id
+    function_id: str = FUNCTION_ID
     task_root: Path = field(init=False)
     dependencies_dir: Path = field(init=False)
     model_dir: Path = field(init=False)
 
     def __post_init__(self) -> None:
-        self.task_root = self.build_dir / FUNCTION_ID
+        self.task_root = self.build_dir / self.function_id
         self.dependencies_dir = self.build_dir / DEPENDENCIES_LAYER_ID / "python"
         self.model_dir = self.build_dir / MODEL_LAYER_ID / "model"
 
     @classmethod
-    def from_build_dir(cls, build_dir: Path, overrides: dict[str, str] | None = None) -> BuiltFunction:
+    def from_build_dir(
+        cls, build_dir: Path, overrides: dict[str, str] | None = None, *, function_id: str = FUNCTION_ID
+    ) -> BuiltFunction:
         template = load_template(build_dir / "template.yaml")
         parameters = {
             name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items() if "Default" in spec
         }
         parameters.update(overrides or {})
         fn_globals = template.get("Globals", {}).get("Function", {})
-        props = {**fn_globals, **template["Resources"][FUNCTION_ID]["Properties"]}
+        props = {**fn_globals, **template["Resources"][function_id]["Properties"]}
         variables = props.get("Environment", {}).get("Variables", {})
         environment = {key: str(resolve(value, parameters)) for key, value in variables.items()}
         return cls(
@@ -164,7 +168,8 @@ class BuiltFunction:
             timeout_s=int(resolve(props["Timeout"], parameters)),
             memory_mb=int(resolve(props["MemorySize"], parameters)),
             environment=environment,
-            runtime_version=runtime_version(template),
+            runtime_version=runtime_version(template, function_id),
+            function_id=function_id,
         )
 
 
@@ -221,7 +226,7 @@ class LambdaEmulator:
             "PYTHONPATH": os.pathsep.join(path_entries),
             "PYTHONDONTWRITEBYTECODE": "1",  # /opt and /var/task are read-only on Lambda
             "LAMBDA_TASK_ROOT": str(fn.task_root),
-            "AWS_LAMBDA_FUNCTION_NAME": "fraud-scoring-ScoringFunction",
+            "AWS_LAMBDA_FUNCTION_NAME": f"fraud-scoring-{fn.function_id}",
             "AWS_LAMBDA_FUNCTION_VERSION": "1",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout_s),
@@ -234,7 +239,7 @@ class LambdaEmulator:
         env.update(self.extra_env)
         return env
 
-    def start(self, ready_timeout_s: float = 20.0) -> None:
+    def start(self, ready_timeout_s: float = 20.0, poll_interval_s: float = 0.05) -> None:
         self.port = _free_port()
         runtime_api_port = _free_port()
         command = [
@@ -265,7 +270,7 @@ class LambdaEmulator:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
-                time.sleep(0.05)
+                time.sleep(poll_interval_s)
         self.stop()
         raise RieError(f"the emulator did not listen on 127.0.0.1:{self.port} within {ready_timeout_s}s")
 
