@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\ncold start = new execution environment (Lambda RIE + python{ours_fn.runtime_version} + awslambdaric) "
         f"-> imports -> model load -> first POST /predict answered 200; n={args.runs} per variant, "
         f"{elapsed_s:.0f} s in all.\nCPU = user+sys of the emulator and its runtime. The model layer "
-        f"({model_bytes / 1e6:.1f} MB) is the same file for all variants and not in the size column.\n"
+        f"({model_bytes / 1e3:.0f} kB) is the same file for all variants and not in the size column.\n"
     )
     print(markdown_table(variants, base))
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in load_end)}")
