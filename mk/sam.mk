@@ -3,9 +3,10 @@
 ARCH       ?= x86_64
 SAM_REGION ?= us-east-1
 SAM        := $(VENV)/bin/sam
-SAM_ENV    := SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" LAYER_ARCH=$(ARCH)
-# One build cache per architecture: sam's cache key does not include LAYER_ARCH.
-SAM_CACHE  := build/sam-cache/$(ARCH)
+LAYER_BYTECODE ?= init
+SAM_ENV    := SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" LAYER_ARCH=$(ARCH) LAYER_BYTECODE=$(LAYER_BYTECODE)
+# One build cache per architecture and bytecode mode: sam's cache key includes neither.
+SAM_CACHE  := build/sam-cache/$(ARCH)-$(LAYER_BYTECODE)
 EVENT      ?= events/predict_ok.json
 
 .PHONY: sam-validate
@@ -15,6 +16,12 @@ sam-validate: $(STAMP) ## sam validate --lint (offline)
 .PHONY: sam-build
 sam-build: $(STAMP) $(MODEL) ## sam build without containers into .aws-sam/build (ARCH=x86_64|arm64)
 	$(SAM_ENV) $(SAM) build --cached --cache-dir $(SAM_CACHE) --parameter-overrides Architecture=$(ARCH)
+
+.PHONY: layer-init-modules
+layer-init-modules: $(STAMP) $(MODEL) ## regenerate layers/dependencies/init-modules.txt: what init loads, shipped as bytecode
+	$(SAM_ENV) LAYER_BYTECODE=none $(SAM) build --cached --cache-dir build/sam-cache/$(ARCH)-none \
+	  --build-dir build/init-modules --parameter-overrides Architecture=$(ARCH)
+	$(PY) scripts/layer_init_modules.py --build-dir build/init-modules
 
 .PHONY: sam-size
 sam-size: $(STAMP) ## unzipped size of the built function and layers (after make sam-build)
