@@ -528,7 +528,8 @@ def render(results: dict[str, Any]) -> str:
         f"- Cold start, lean pydantic start-up (`defer_build` for FastAPI's ~50 OpenAPI models + no plugin "
         f"scan): {eager['cpu_ms']:.0f} -> {ours_cold['cpu_ms']:.0f} ms CPU.",
         "",
-        "**Why the cold start stays above 0.6x: the floor** (same run, CPU time). The `floor` rows do no "
+        "**Why the cold start stays above 0.6x with bytecode on both sides: the floor** (same run, CPU time). "
+        "The `floor` rows do no "
         "scoring and build no routes: one imports `fastapi` alone, the other imports what any FastAPI + "
         "Mangum + ONNX Runtime handler must import (numpy, onnxruntime, fastapi, mangum), builds an empty "
         "`FastAPI()` and one `InferenceSession` of the model, all with our pydantic start-up options. "
