@@ -163,7 +163,13 @@ def test_build_copies_the_function_packages_only(build_dir: Path) -> None:
     assert (task_root / "fraud_api" / "lambda_handler.py").is_file()
     assert (task_root / "fraud_scoring" / "manifest.py").is_file()
     assert sorted(p.name for p in task_root.iterdir()) == ["fraud_api", "fraud_scoring"]
-    assert not list(task_root.rglob("__pycache__"))
+    sources = sorted(task_root.rglob("*.py"))
+    bytecode = sorted(task_root.rglob("*.pyc"))
+    if find_python("3.13") is None:
+        assert not bytecode  # no runtime Python, no bytecode: the build warns and ships sources
+    else:  # sources kept, bytecode for the runtime's Python beside them
+        assert [p.parent.parent / (p.name.split(".")[0] + ".py") for p in bytecode] == sources
+        assert all(p.name.endswith(".cpython-313.pyc") for p in bytecode)
 
 
 def trim_rules() -> Any:
