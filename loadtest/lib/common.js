@@ -213,5 +213,28 @@ export function droppedThreshold(rate, duration) {
 
 export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'p(99.9)', 'count'];
 
+// Options of a steady-rate scenario (load, soak): RATE req/s for DURATION (bounded by maxSeconds),
+// judged by the old service's p99 (105 ms) and a 0.1 % error rate. A rate the target cannot keep
+// up with shows as iterations k6 had no free VU for (droppedThreshold).
+export function steadyRateOptions(name, { defaultDuration, maxSeconds, defaultRate }) {
+  const duration = boundedDuration('DURATION', defaultDuration, maxSeconds);
+  const rate = boundedNumber('RATE', defaultRate, 1, 5000);
+  return {
+    scenarios: {
+      [name]: {
+        executor: 'constant-arrival-rate',
+        rate,
+        timeUnit: '1s',
+        duration,
+        preAllocatedVUs: Math.min(50, Math.ceil(rate / 4) + 4),
+        maxVUs: boundedNumber('MAX_VUS', 200, 1, 2000),
+        gracefulStop: '10s',
+      },
+    },
+    thresholds: { ...thresholds({ p99Ms: 105, maxErrorRate: 0.001 }), ...droppedThreshold(rate, duration) },
+    summaryTrendStats: SUMMARY_TREND_STATS,
+  };
+}
+
 // 429 is an expected answer for k6's own http_req_failed too; our `errors` metric is the judge.
 http.setResponseCallback(http.expectedStatuses(200, 429));
