@@ -11,7 +11,7 @@ Variants, alternated round-robin (the order rotates each round) so machine noise
 - ``naive (as sam builds it: no .pyc)``: ``benchmarks/naive_baseline/template.yaml`` built by the
   plain SAM python builder, which unpacks wheels and so ships no bytecode. It loads our ModelLayer's
   model (``MODEL_DIR``), so both sides load the same file;
-- ``naive + __pycache__`` and ``ours + full __pycache__``: scratch copies (build/coldstart-scratch/)
+- ``naive + __pycache__`` and ``ours + __pycache__ for the rest``: scratch copies (build/coldstart-scratch/)
   compiled with the runtime's Python (``compileall --invalidation-mode unchecked-hash``): the naive
   function folder, and our DependenciesLayer + ScoringFunction. The like-for-like comparison.
 
@@ -72,7 +72,7 @@ SCRATCH_DIR = REPO_ROOT / "build" / "coldstart-scratch"
 OURS = "ours (as built)"
 NAIVE = "naive (as sam builds it: no .pyc)"
 NAIVE_PYC = "naive + __pycache__"
-OURS_PYC = "ours + full __pycache__"
+OURS_PYC = "ours + __pycache__ for the rest"
 
 
 class BenchmarkError(RuntimeError):

@@ -4,9 +4,13 @@ ARCH       ?= x86_64
 SAM_REGION ?= us-east-1
 SAM        := $(VENV)/bin/sam
 LAYER_BYTECODE ?= init
-SAM_ENV    := SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" LAYER_ARCH=$(ARCH) LAYER_BYTECODE=$(LAYER_BYTECODE)
-# One build cache per architecture and bytecode mode: sam's cache key includes neither.
-SAM_CACHE  := build/sam-cache/$(ARCH)-$(LAYER_BYTECODE)
+FUNCTION_BYTECODE ?= yes
+SAM_ENV    := SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" LAYER_ARCH=$(ARCH) \
+              LAYER_BYTECODE=$(LAYER_BYTECODE) FUNCTION_BYTECODE=$(FUNCTION_BYTECODE)
+# One build cache per architecture, bytecode modes and whether the runtime's Python is here (sam's
+# cache key is the source only): a build made without python3.13 is not reused once it is found.
+RUNTIME_PYTHON_FOUND := $(if $(shell sh layers/dependencies/runtime-python.sh 3.13),py313,nopy)
+SAM_CACHE  := build/sam-cache/$(ARCH)-$(LAYER_BYTECODE)-$(FUNCTION_BYTECODE)-$(RUNTIME_PYTHON_FOUND)
 EVENT      ?= events/predict_ok.json
 
 .PHONY: sam-validate
@@ -19,7 +23,7 @@ sam-build: $(STAMP) $(MODEL) ## sam build without containers into .aws-sam/build
 
 .PHONY: layer-init-modules
 layer-init-modules: $(STAMP) $(MODEL) ## regenerate layers/dependencies/init-modules.txt: what init loads, shipped as bytecode
-	$(SAM_ENV) LAYER_BYTECODE=none $(SAM) build --cached --cache-dir build/sam-cache/$(ARCH)-none \
+	$(SAM_ENV) LAYER_BYTECODE=none $(SAM) build --cached --cache-dir build/sam-cache/$(ARCH)-none-$(FUNCTION_BYTECODE)-$(RUNTIME_PYTHON_FOUND) \
 	  --build-dir build/init-modules --parameter-overrides Architecture=$(ARCH)
 	$(PY) scripts/layer_init_modules.py --build-dir build/init-modules
 

@@ -164,12 +164,23 @@ def test_build_copies_the_function_packages_only(build_dir: Path) -> None:
     assert (task_root / "fraud_scoring" / "manifest.py").is_file()
     assert sorted(p.name for p in task_root.iterdir()) == ["fraud_api", "fraud_scoring"]
     sources = sorted(task_root.rglob("*.py"))
-    bytecode = sorted(task_root.rglob("*.pyc"))
-    if find_python("3.13") is None:
+    bytecode = list(task_root.rglob("*.pyc"))
+    python = find_python("3.13")
+    if python is None:
         assert not bytecode  # no runtime Python, no bytecode: the build warns and ships sources
-    else:  # sources kept, bytecode for the runtime's Python beside them
-        assert [p.parent.parent / (p.name.split(".")[0] + ".py") for p in bytecode] == sources
-        assert all(p.name.endswith(".cpython-313.pyc") for p in bytecode)
+        return
+    # sources kept, bytecode for the runtime's Python beside them, naming /var/task, not the build dir
+    assert sorted(p.parent.parent / (p.name.split(".")[0] + ".py") for p in bytecode) == sources
+    assert all(p.name.endswith(".cpython-313.pyc") for p in bytecode)
+    app_pyc = task_root / "fraud_api" / "__pycache__" / "app.cpython-313.pyc"
+    assert pyc_filename(python, app_pyc) == "/var/task/fraud_api/app.py"
+
+
+def pyc_filename(python: str, pyc: Path) -> str:
+    """The source file name recorded in a .pyc (read by the Python that wrote it)."""
+    read_code = "import marshal, sys; print(marshal.loads(open(sys.argv[1], 'rb').read()[16:]).co_filename)"
+    out = subprocess.run([python, "-I", "-c", read_code, str(pyc)], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
 
 
 def trim_rules() -> Any:
@@ -198,7 +209,8 @@ def test_dependency_layer_wheels_fit_the_runtime_and_architecture(build_dir: Pat
     marker = layer_marker(site)
     assert marker["arch"] == ARCH
     assert marker["python"] == "3.13"
-    assert marker["bytecode"] in {"init", "none"}  # none only where no Python 3.13 was found
+    # bytecode ships wherever the runtime's Python is found; "none" is allowed only where it is not
+    assert marker["bytecode"] == ("init" if find_python("3.13") else "none")
     for wheel_file in site.glob("*.dist-info/WHEEL"):
         tags = [line.split(": ", 1)[1] for line in wheel_file.read_text().splitlines() if line.startswith("Tag: ")]
         for tag in tags:
@@ -227,8 +239,8 @@ def test_function_and_layers_fit_the_size_budget(build_dir: Path) -> None:
 
 def test_dependency_layer_ships_bytecode_for_exactly_what_init_loads(build_dir: Path) -> None:
     site = build_dir / "DependenciesLayer" / "python"
-    if layer_marker(site).get("bytecode") != "init":
-        pytest.skip("the layer was built without bytecode (no Python 3.13 on this machine)")
+    if find_python("3.13") is None:
+        pytest.skip("no Python 3.13 on this machine: the layer is built without bytecode")
     listed = set(read_module_list(INIT_MODULES))
     assert len(listed) > 200
     for module in listed:
@@ -241,12 +253,9 @@ def test_dependency_layer_ships_bytecode_for_exactly_what_init_loads(build_dir: 
 def test_layer_bytecode_names_the_lambda_path_in_tracebacks(build_dir: Path) -> None:
     site = build_dir / "DependenciesLayer" / "python"
     python = find_python(BuiltFunction.from_build_dir(build_dir).runtime_version)
-    if layer_marker(site).get("bytecode") != "init" or python is None:
-        pytest.skip("no layer bytecode, or no runtime Python to read it")
-    read_code = "import marshal, sys; print(marshal.loads(open(sys.argv[1], 'rb').read()[16:]).co_filename)"
-    pyc = site / "fastapi" / "routing.pyc"
-    out = subprocess.run([python, "-I", "-c", read_code, str(pyc)], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "/opt/python/fastapi/routing.py"
+    if python is None:
+        pytest.skip("no Python 3.13 on this machine: the layer is built without bytecode")
+    assert pyc_filename(python, site / "fastapi" / "routing.pyc") == "/opt/python/fastapi/routing.py"
 
 
 def test_init_module_list_matches_what_the_built_function_loads(build_dir: Path) -> None:
