@@ -56,6 +56,9 @@ class Measured:
     rate_max_ms: float
     rate_failed: float
     rate_dropped: int
+    # Upper bound of the p99 the server measured itself (its Prometheus histogram, the bucket edge at
+    # or above the 99th percentile) during the k6 run; None for the naive servers (no /metrics).
+    server_p99_ms_at_most: float | None = None
 
 
 def free_port() -> int:
@@ -175,6 +178,24 @@ def run_wrk(base: str, script: Path, seconds: int, connections: int) -> dict[str
     return {"rps": rps, "p50": p50, "p99": p99, "errors": failed}
 
 
+_BUCKET = re.compile(
+    r'fraud_http_request_duration_seconds_bucket\{le="([^"]+)",method="POST",route="/predict"\} ([0-9.e+]+)'
+)
+
+
+def predict_latency_buckets(base: str) -> dict[float, float]:
+    """The self-hosted server's own POST /predict latency histogram: {bucket edge in s: count}."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {float(edge): float(count) for edge, count in _BUCKET.findall(text)}
+
+
+def p99_bucket_ms(before: dict[float, float], after: dict[float, float]) -> float:
+    counts = {edge: after[edge] - before.get(edge, 0.0) for edge in after}
+    total = counts[float("inf")]
+    return 1000 * min(edge for edge, count in counts.items() if count >= 0.99 * total)
+
+
 def k6_binary() -> str:
     found = shutil.which("k6") or str(Path(sys.executable).with_name("k6"))
     if not Path(found).exists():
@@ -285,20 +306,25 @@ def main() -> int:
                 try:
                     run_wrk(server.base, script, 2, args.connections)  # warm-up
                     wrk = run_wrk(server.base, script, args.seconds, args.connections)
+                    before = predict_latency_buckets(server.base) if name == "selfhosted" else {}
                     fixed = run_k6(server.base, bodies_file, args.rate, args.rate_seconds)
+                    server_p99 = (
+                        p99_bucket_ms(before, predict_latency_buckets(server.base)) if name == "selfhosted" else None
+                    )
                 finally:
                     server.stop()
                 measured = Measured(
                     name, round_number, wrk["rps"], wrk["p50"], wrk["p99"], int(wrk["errors"]),
                     args.rate, fixed["achieved"], fixed["p50"], fixed["p99"], fixed["max"],
-                    fixed["failed"], int(fixed["dropped"]),
+                    fixed["failed"], int(fixed["dropped"]), server_p99,
                 )  # fmt: skip
                 results.append(measured)
                 print(
                     f"round {round_number} {name:>10}: wrk {measured.rps:8.0f} req/s (p99 {measured.wrk_p99_ms:.2f} ms,"
                     f" errors {measured.wrk_errors}) | k6 {args.rate}/s: achieved {measured.rate_achieved:.0f},"
                     f" p50 {measured.rate_p50_ms:.2f} ms, p99 {measured.rate_p99_ms:.2f} ms,"
-                    f" failed {measured.rate_failed:.4f}, dropped {measured.rate_dropped}",
+                    f" failed {measured.rate_failed:.4f}, dropped {measured.rate_dropped}"
+                    + (f" | server-side p99 <= {server_p99:g} ms" if server_p99 is not None else ""),
                     flush=True,
                 )
 
@@ -340,6 +366,11 @@ def main() -> int:
             f"{name:>10}: median {m['rps']:.0f} req/s; at {args.rate} req/s p50 {m['rate_p50_ms']:.2f} ms,"
             f" p99 {m['rate_p99_ms']:.2f} ms"
         )
+    server_side = [m.server_p99_ms_at_most for m in results if m.server_p99_ms_at_most is not None]
+    print(
+        f"selfhosted, its own histogram at {args.rate} req/s: p99 <= {', '.join(f'{v:g}' for v in server_side)} ms"
+        " per round (the rest of the client-side p99 is waiting for a CPU shared with the load generator)"
+    )
     print(f"load average at start {info['load_avg_at_start']}, at end {info['load_avg_at_end']}")
     print("\n" + markdown(summary) + "\n")
     args.out.mkdir(parents=True, exist_ok=True)
