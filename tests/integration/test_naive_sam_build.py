@@ -27,11 +27,11 @@ from scripts.lambda_rie import (
     locked_requirement,
     python_with_runtime_client,
 )
+from tests.integration.sam_cli import SAM, assert_valid_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NAIVE_TEMPLATE = REPO_ROOT / "benchmarks" / "naive_baseline" / "template.yaml"
 MODEL_DIR = REPO_ROOT / "layers" / "model"
-SAM = str(Path(sys.executable).with_name("sam"))
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -46,16 +46,7 @@ def sam_env(*extra_path: str) -> dict[str, str]:
 
 
 def test_naive_template_passes_sam_validate_lint() -> None:
-    result = subprocess.run(
-        [SAM, "validate", "--lint", "--region", "us-east-1", "-t", str(NAIVE_TEMPLATE)],
-        cwd=REPO_ROOT,
-        env=sam_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "is a valid SAM Template" in result.stdout
+    assert_valid_template(NAIVE_TEMPLATE, sam_env(), timeout_s=120)
 
 
 @pytest.fixture(scope="module")
