@@ -31,15 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gateway_emulator.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def varied_bodies(n: int, seed: int = 7) -> list[bytes]:
@@ -226,7 +221,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 async def bench_emulator(args: argparse.Namespace, bodies: list[bytes]) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     cmd = [
         sys.executable,
         "-m",

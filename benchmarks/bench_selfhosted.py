@@ -23,7 +23,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from gateway_emulator.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 # "naive": the baseline as `pip install fastapi gunicorn uvicorn` runs it (h11 parser, asyncio loop).
@@ -59,13 +60,6 @@ class Measured:
     # Upper bound of the p99 the server measured itself (its Prometheus histogram, the bucket edge at
     # or above the 99th percentile) during the k6 run; None for the naive servers (no /metrics).
     server_p99_ms_at_most: float | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def request_bodies(count: int, seed: int) -> list[str]:

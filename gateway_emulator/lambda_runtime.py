@@ -20,7 +20,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from gateway_emulator.ports import free_port
 from gateway_emulator.template import FunctionConfig
 
 log = logging.getLogger("gateway_emulator.lambda")
@@ -78,13 +78,6 @@ def find_rie_binary() -> Path:
     if not os.access(binary, os.X_OK):
         binary.chmod(binary.stat().st_mode | 0o111)
     return binary
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -219,8 +212,8 @@ class ExecutionEnvironment:
     async def start(self) -> None:
         self.healthy = True
         host = self.settings.host
-        self._port = _free_port(host)
-        api_port = _free_port(host)
+        self._port = free_port(host)
+        api_port = free_port(host)
         cmd = [
             str(self.rie),
             "--runtime-interface-emulator-address",

@@ -23,7 +23,6 @@ import platform
 import resource
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from gateway_emulator.ports import free_port
 from loadtest.k6bin import K6Error, find_k6
 
 LOADTEST_DIR = Path(__file__).resolve().parent
@@ -69,12 +69,6 @@ class TargetSpec:
     env: dict[str, str]
     base_url: str
     ready_path: str
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def target_spec(target: str, port: int, python: str, extra_args: list[str] | None = None) -> TargetSpec:

@@ -30,6 +30,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from gateway_emulator.ports import free_port
+
 FUNCTION_ID = "ScoringFunction"
 DEPENDENCIES_LAYER_ID = "DependenciesLayer"
 MODEL_LAYER_ID = "ModelLayer"
@@ -173,13 +175,6 @@ class BuiltFunction:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Invocation:
     status_code: int
@@ -240,8 +235,8 @@ class LambdaEmulator:
         return env
 
     def start(self, ready_timeout_s: float = 20.0, poll_interval_s: float = 0.05) -> None:
-        self.port = _free_port()
-        runtime_api_port = _free_port()
+        self.port = free_port()
+        runtime_api_port = free_port()
         command = [
             str(rie_binary()),
             "--runtime-interface-emulator-address",

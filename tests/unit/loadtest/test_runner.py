@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway_emulator.ports import free_port
 from loadtest.run import (
     LOCAL_WARM_POOL,
     RunError,
-    free_port,
     main,
     parse_env_pairs,
     scenario_limit,
