@@ -213,6 +213,27 @@ export function droppedThreshold(rate, duration) {
 
 export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'p(99.9)', 'count'];
 
+// Options of a ramping-rate scenario (stress, spike): the arrival rate follows `stages` from
+// `startRate`. Past the knee some latency is expected, so the bar is a 1 s p99; errors (not 429s)
+// must stay under 1 %.
+export function rampingRateOptions(name, { startRate, stages }) {
+  return {
+    scenarios: {
+      [name]: {
+        executor: 'ramping-arrival-rate',
+        startRate,
+        timeUnit: '1s',
+        stages,
+        preAllocatedVUs: 50,
+        maxVUs: boundedNumber('MAX_VUS', 400, 1, 5000),
+        gracefulStop: '10s',
+      },
+    },
+    thresholds: thresholds({ p99Ms: 1000, maxErrorRate: 0.01 }),
+    summaryTrendStats: SUMMARY_TREND_STATS,
+  };
+}
+
 // Options of a steady-rate scenario (load, soak): RATE req/s for DURATION (bounded by maxSeconds),
 // judged by the old service's p99 (105 ms) and a 0.1 % error rate. A rate the target cannot keep
 // up with shows as iterations k6 had no free VU for (droppedThreshold).
