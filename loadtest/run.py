@@ -195,21 +195,21 @@ def run_k6(command: list[str], limit: float, env: dict[str, str], log: IO[bytes]
             process.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             timed_out = True
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            _interrupt_k6(process)
     finally:
         if process.poll() is None:  # interrupted while waiting
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            _interrupt_k6(process)
     return process.returncode, timed_out
+
+
+def _interrupt_k6(process: subprocess.Popen[bytes]) -> None:
+    """SIGINT: k6 stops its scenarios and writes its summary; SIGKILL if it has not ended 20 s later."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 def _children_cpu_seconds() -> float:
