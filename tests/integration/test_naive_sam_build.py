@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -28,16 +27,13 @@ from scripts.lambda_rie import (
     python_with_runtime_client,
 )
 from tests.integration.sam_cli import SAM, assert_valid_template
+from tests.pins import canonical, read_pins
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NAIVE_TEMPLATE = REPO_ROOT / "benchmarks" / "naive_baseline" / "template.yaml"
 MODEL_DIR = REPO_ROOT / "layers" / "model"
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def sam_env(*extra_path: str) -> dict[str, str]:
@@ -85,13 +81,7 @@ def test_sam_build_ships_the_pinned_wheels_unpacked_without_bytecode(naive_build
     for info in task_root.glob("*.dist-info"):
         name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
         installed[canonical(name)] = version
-    pinned = {}
-    for line in (NAIVE_TEMPLATE.parent / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==")
-            pinned[canonical(name)] = version
-    assert installed == pinned
+    assert installed == read_pins(NAIVE_TEMPLATE.parent / "requirements.txt")
 
 
 def test_naive_build_cold_starts_and_scores_with_the_model(naive_build: Path, runtime_python: str) -> None:

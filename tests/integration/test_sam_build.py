@@ -40,6 +40,7 @@ from scripts.lambda_rie import (
 from scripts.layer_init_modules import MODULE_LIST as INIT_MODULES
 from scripts.layer_init_modules import loaded_modules
 from tests.integration.sam_cli import SAM, assert_valid_template
+from tests.pins import canonical, read_pins
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = REPO_ROOT / "events"
@@ -123,18 +124,8 @@ def layer_marker(site: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def layer_pins() -> dict[str, str]:
-    pins = {}
-    for line in (REPO_ROOT / "layers" / "dependencies" / "requirements.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==")
-            pins[canonical(name)] = version
-    return pins
+    return read_pins(REPO_ROOT / "layers" / "dependencies" / "requirements.txt")
 
 
 # -- the build ------------------------------------------------------------------------------------

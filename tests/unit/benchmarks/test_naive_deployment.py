@@ -5,7 +5,6 @@ library versions as our dependency layer for everything it imports."""
 from __future__ import annotations
 
 import ast
-import re
 from importlib.metadata import requires
 from pathlib import Path
 from typing import Any
@@ -13,25 +12,12 @@ from typing import Any
 from packaging.requirements import Requirement
 
 from scripts.lambda_rie import load_template, resolve
+from tests.pins import canonical, read_pins
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 NAIVE_DIR = REPO_ROOT / "benchmarks" / "naive_baseline"
 # import name -> distribution, for what naive_app.py imports
 DISTRIBUTIONS = {name: name for name in ("fastapi", "pydantic", "numpy", "onnxruntime", "mangum")}
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def pins(path: Path) -> dict[str, str]:
-    found = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==")
-            found[canonical(name)] = version
-    return found
 
 
 def third_party_imports() -> set[str]:
@@ -46,14 +32,14 @@ def third_party_imports() -> set[str]:
 
 
 def test_naive_requirements_pin_the_layer_versions() -> None:
-    naive = pins(NAIVE_DIR / "requirements.txt")
-    layer = pins(REPO_ROOT / "layers" / "dependencies" / "requirements.txt")
+    naive = read_pins(NAIVE_DIR / "requirements.txt")
+    layer = read_pins(REPO_ROOT / "layers" / "dependencies" / "requirements.txt")
     assert {name: layer.get(name) for name in naive} == naive
 
 
 def test_naive_requirements_cover_its_imports_and_their_pinned_dependencies() -> None:
-    naive = pins(NAIVE_DIR / "requirements.txt")
-    layer = pins(REPO_ROOT / "layers" / "dependencies" / "requirements.txt")
+    naive = read_pins(NAIVE_DIR / "requirements.txt")
+    layer = read_pins(REPO_ROOT / "layers" / "dependencies" / "requirements.txt")
     imported = third_party_imports()
     assert imported == set(DISTRIBUTIONS), "naive_app.py imports changed: update DISTRIBUTIONS and requirements.txt"
     # walk the dependency closure with the host's metadata (the host venv has the same pins)

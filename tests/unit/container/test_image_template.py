@@ -17,6 +17,7 @@ from samtranslator.yaml_helper import yaml_parse
 
 from selfhosted import settings
 from tests.container_recipe import DOCKERFILE, REPO_ROOT, parse
+from tests.pins import read_pins
 
 ZIP_TEMPLATE = REPO_ROOT / "template.yaml"
 IMAGE_TEMPLATE = REPO_ROOT / "container" / "template.yaml"
@@ -119,20 +120,10 @@ def test_selfhosted_throttling_defaults_are_the_api_stages(zip_template: dict[st
     assert (defaults["DocsThrottleRateLimit"], defaults["DocsThrottleBurstLimit"]) == settings.DEFAULT_DOCS_THROTTLE
 
 
-def pins(path: Path) -> dict[str, str]:
-    found = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if "==" in line:
-            name, version = line.split("==", 1)
-            found[name.strip().lower().replace("_", "-")] = version.strip()
-    return found
-
-
 def test_server_image_pins_agree_with_the_lock_file() -> None:
-    server = pins(REPO_ROOT / "container" / "requirements-server.txt")
-    lock = pins(REPO_ROOT / "requirements.lock")
-    layer = pins(REPO_ROOT / "layers" / "dependencies" / "requirements.txt")
+    server = read_pins(REPO_ROOT / "container" / "requirements-server.txt")
+    lock = read_pins(REPO_ROOT / "requirements.lock")
+    layer = read_pins(REPO_ROOT / "layers" / "dependencies" / "requirements.txt")
     assert not set(server) & set(layer), "the layer's packages are pinned once, in the layer file"
     disagree = {
         name: (version, lock[name]) for name, version in server.items() if name in lock and lock[name] != version

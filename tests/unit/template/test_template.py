@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.pins import read_pins
 from tests.unit.template.cfn import REPO_ROOT, deployed, of_type, only, sam_template, transformed
 
 ROUTES = {
@@ -375,17 +375,8 @@ def test_samconfig_overrides_name_real_parameters() -> None:
 
 
 def test_dependency_layer_pins_match_the_development_lock() -> None:
-    def pins(path: Path) -> dict[str, str]:
-        found = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
-            line = line.split("#", 1)[0].strip()
-            if "==" in line:
-                name, version = line.split("==", 1)
-                found[re.sub(r"[-_.]+", "-", name).lower()] = version
-        return found
-
-    layer = pins(REPO_ROOT / "layers" / "dependencies" / "requirements.txt")
-    lock = pins(REPO_ROOT / "requirements.lock")
+    layer = read_pins(REPO_ROOT / "layers" / "dependencies" / "requirements.txt")
+    lock = read_pins(REPO_ROOT / "requirements.lock")
     assert {name: lock.get(name) for name in layer} == layer
 
 
