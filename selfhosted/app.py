@@ -12,7 +12,7 @@ from fraud_api.factory import Settings as ApiSettings
 from fraud_api.factory import create_app as create_api
 from fraud_scoring.model import load_model
 from selfhosted.metrics import MetricsMiddleware, PrometheusTelemetry
-from selfhosted.protection import BodyLimitMiddleware, ThrottleMiddleware
+from selfhosted.protection import BodyLimitMiddleware, RequestIdMiddleware, ThrottleMiddleware
 from selfhosted.settings import ServerSettings
 
 
@@ -37,4 +37,4 @@ def create_app(settings: ServerSettings | None = None) -> ASGIApp:
             "max_body_bytes": config.max_body_bytes,
         },
     )
-    return MetricsMiddleware(app)
+    return RequestIdMiddleware(MetricsMiddleware(app))

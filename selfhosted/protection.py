@@ -20,11 +20,13 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fraud_api.factory import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY
 from fraud_api.validation import FieldError, RequestError
 from gateway_emulator.throttling import THROTTLED_BODY, THROTTLED_STATUS, ThrottleLimits, TokenBucket
 from selfhosted.settings import Limit, ThrottleSettings
@@ -41,8 +43,10 @@ KNOWN_ROUTES: dict[tuple[str, str], str] = {
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
-async def send_json(send: Send, status: int, body: bytes) -> None:
+async def send_json(send: Send, status: int, body: bytes, request_id: str | None = None) -> None:
     headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    if request_id is not None:
+        headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -70,12 +74,12 @@ class ThrottleMiddleware:
             if path not in UNTHROTTLED_PATHS:
                 found = self._buckets.get((scope["method"], path), self._other)
                 if not found.try_acquire():
-                    await send_json(send, THROTTLED_STATUS, THROTTLED_BODY)
+                    await send_json(send, THROTTLED_STATUS, THROTTLED_BODY, scope.get(REQUEST_ID_SCOPE_KEY))
                     return
         await self.app(scope, receive, send)
 
 
-def payload_too_large(limit: int, declared: int | None = None) -> bytes:
+def payload_too_large(limit: int, declared: int | None = None, request_id: str | None = None) -> bytes:
     """The app's own 413 body; ``declared`` is the Content-Length (None: a chunked body cut short)."""
     size = f"{declared} bytes" if declared is not None else f"more than {limit} bytes"
     error = RequestError(
@@ -85,7 +89,7 @@ def payload_too_large(limit: int, declared: int | None = None) -> bytes:
         [FieldError("body", f"at most {limit} bytes")],
     )
     body = error.body()
-    body["request_id"] = None
+    body["request_id"] = request_id
     return orjson.dumps(body)
 
 
@@ -112,7 +116,8 @@ class BodyLimitMiddleware:
                 chunked = True
         if length is not None:
             if length > self.max_bytes:
-                await send_json(send, 413, payload_too_large(self.max_bytes, length))
+                request_id = scope.get(REQUEST_ID_SCOPE_KEY)
+                await send_json(send, 413, payload_too_large(self.max_bytes, length, request_id), request_id)
                 return
             await self.app(scope, receive, send)
             return
@@ -129,7 +134,8 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await send_json(send, 413, payload_too_large(self.max_bytes))
+                request_id = scope.get(REQUEST_ID_SCOPE_KEY)
+                await send_json(send, 413, payload_too_large(self.max_bytes, None, request_id), request_id)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -144,3 +150,24 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class RequestIdMiddleware:
+    """Give every request an id before anything answers: the caller's ``x-request-id`` or a new one.
+
+    The app (``fraud_api.factory.request_id_of``) and the answers above it (413, 429) read it from
+    the scope, so the error body, the ``x-request-id`` header and the decision log agree.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"x-request-id" and value:
+                    scope[REQUEST_ID_SCOPE_KEY] = value.decode("latin-1")
+                    break
+            else:
+                scope[REQUEST_ID_SCOPE_KEY] = uuid.uuid4().hex
+        await self.app(scope, receive, send)

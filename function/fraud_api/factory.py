@@ -6,17 +6,17 @@ app through this function; only ``fraud_api.app`` loads the model from the envir
 Speed notes (measured in benchmarks/bench_function.py, figures in BENCHMARKS.md):
 - the two scoring routes are Starlette ``Route``s on the FastAPI app's router: FastAPI's
   per-request dependency solving is skipped, while its middleware, exception handlers and
-  documentation still apply (their OpenAPI operations are merged in by ``openapi_spec.py``);
-- the body is parsed with orjson and checked by ``validation.py`` with precise messages, and the
-  answer is serialised with orjson, so no pydantic model runs per request;
-- the pydantic models that document the contract are imported only when the OpenAPI document is
-  first asked for (``openapi.py``), not at cold start.
+  documentation still apply (their operations are declared in ``openapi.py``);
+- the body is validated by pydantic-core against the declared contract (``contract.py``) straight
+  from the JSON bytes, and the answer is serialised with orjson;
+- the OpenAPI document is generated when it is first asked for, not at cold start.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,13 +26,11 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
+from fraud_api import docs_page
+from fraud_api.contract import Contract, HealthResponse, ModelDescription
+from fraud_api.openapi import GATEWAY_ERRORS, build_openapi
 from fraud_api.telemetry import Telemetry
-from fraud_api.validation import (
-    RequestError,
-    check_content_type,
-    parse_batch,
-    parse_predict,
-)
+from fraud_api.validation import RequestError, check_content_type
 from fraud_scoring.model import FraudModel
 
 # Lambda's synchronous invocation payload limit is 6 MB; the app enforces it on every host.
@@ -72,31 +70,42 @@ def _int_setting(name: str, default: int) -> int:
 _JSON = "application/json"
 
 
-def _json_response(data: dict[str, Any], status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type=_JSON)
+REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_SCOPE_KEY = "fraud_api.request_id"
 
 
-def request_id_of(request: Request) -> str | None:
-    """API Gateway's request id (REST, HTTP API, Function URL) or the caller's ``x-request-id``."""
-    event = request.scope.get("aws.event")
+def _json_response(data: dict[str, Any], status: int, request_id: str) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type=_JSON, headers={REQUEST_ID_HEADER: request_id})
+
+
+def request_id_of(request: Request) -> str:
+    """API Gateway's request id (REST, HTTP API, Function URL), else the caller's ``x-request-id``,
+    else a new one: every answer and log line of a request carries the same id."""
+    scope = request.scope
+    known: str | None = scope.get(REQUEST_ID_SCOPE_KEY)
+    if known is not None:
+        return known
+    value: Any = None
+    event = scope.get("aws.event")
     if type(event) is dict:
         context = event.get("requestContext")
         if type(context) is dict:
             value = context.get("requestId")
-            if isinstance(value, str):
-                return value
-    return request.headers.get("x-request-id")
+    if not isinstance(value, str) or not value:
+        value = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+    scope[REQUEST_ID_SCOPE_KEY] = value
+    return str(value)
 
 
 def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, settings: Settings | None = None) -> FastAPI:
     config = settings if settings is not None else Settings.from_env()
     observe = telemetry if telemetry is not None else Telemetry(model.model_version)
-    names = model.feature_names
-    index = {name: position for position, name in enumerate(names)}
+    contract = Contract(model.feature_names, config.max_batch_items)
+    parse_predict = contract.parse_predict
+    parse_batch = contract.parse_batch
     threshold = model.threshold
     version = model.model_version
     max_body = config.max_body_bytes
-    max_items = config.max_batch_items
 
     app = FastAPI(
         title="Fraud scoring API",
@@ -106,8 +115,10 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
             "from the model manifest (`GET /model`). Errors are JSON: `error`, `message` and `errors` "
             "(one entry per bad field, naming the field and the problem)."
         ),
-        docs_url="/docs",
+        # /docs and /openapi.json are served below: offline assets, relative URLs (docs_page.py).
+        docs_url=None,
         redoc_url=None,
+        openapi_url=None,
         # Observability is Powertools' job here; FastAPI's native OpenTelemetry hooks would only add
         # a per-request provider check.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -121,12 +132,12 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
         request_id = request_id_of(request)
         body["request_id"] = request_id
         observe.rejected(request_id, route, error.status, error.code, error.message)
-        return _json_response(body, error.status)
+        return _json_response(body, error.status, request_id)
 
     async def predict(request: Request) -> Response:
         try:
             check_content_type(request.headers.get("content-type"))
-            transaction = parse_predict(await request.body(), names, index, max_body)
+            transaction = parse_predict(await request.body(), max_body)
         except RequestError as error:
             return refuse(request, "/predict", error)
         started = time.perf_counter()
@@ -142,8 +153,9 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
         }
         if transaction.transaction_id is not None:
             answer["transaction_id"] = transaction.transaction_id
+        request_id = request_id_of(request)
         observe.decisions(
-            request_id_of(request),
+            request_id,
             "/predict",
             (transaction.transaction_id,),
             (score,),
@@ -151,12 +163,12 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
             elapsed_ms,
             (transaction.features,),
         )
-        return _json_response(answer)
+        return _json_response(answer, 200, request_id)
 
     async def predict_batch(request: Request) -> Response:
         try:
             check_content_type(request.headers.get("content-type"))
-            transactions = parse_batch(await request.body(), names, index, max_body, max_items)
+            transactions = parse_batch(await request.body(), max_body)
         except RequestError as error:
             return refuse(request, "/predict/batch", error)
         rows = [transaction.features for transaction in transactions]
@@ -170,7 +182,8 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
             if transaction_id is not None:
                 item["transaction_id"] = transaction_id
             results.append(item)
-        observe.decisions(request_id_of(request), "/predict/batch", ids, scores, threshold, elapsed_ms, rows)
+        request_id = request_id_of(request)
+        observe.decisions(request_id, "/predict/batch", ids, scores, threshold, elapsed_ms, rows)
         return _json_response(
             {
                 "results": results,
@@ -178,7 +191,9 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
                 "threshold": threshold,
                 "model_version": version,
                 "inference_time_ms": round(elapsed_ms, 4),
-            }
+            },
+            200,
+            request_id,
         )
 
     app.router.routes.append(Route("/predict", predict, methods=["POST"], name="predict"))
@@ -186,13 +201,25 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
 
     health_body = orjson.dumps({"status": "ok", "model_version": version})
 
-    @app.get("/health", summary="Liveness and the loaded model's version", tags=["service"])
+    @app.get(
+        "/health",
+        summary="Liveness and the loaded model's version",
+        tags=["service"],
+        response_model=HealthResponse,
+        responses=GATEWAY_ERRORS,
+    )
     async def health() -> Response:
         return Response(health_body, media_type=_JSON)
 
     model_body = orjson.dumps(model.describe())
 
-    @app.get("/model", summary="The loaded model: version, features, threshold, metrics", tags=["service"])
+    @app.get(
+        "/model",
+        summary="The loaded model: version, features, threshold, metrics",
+        tags=["service"],
+        response_model=ModelDescription,
+        responses=GATEWAY_ERRORS,
+    )
     async def model_info() -> Response:
         return Response(model_body, media_type=_JSON)
 
@@ -201,26 +228,44 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
         codes = {404: "not_found", 405: "method_not_allowed"}
         code = codes.get(exc.status_code, "http_error")
         message = f"{request.method} {request.url.path}: {exc.detail}"
-        body: dict[str, Any] = {
-            "error": code,
-            "message": message,
-            "errors": [],
-            "request_id": request_id_of(request),
-        }
-        return Response(orjson.dumps(body), status_code=exc.status_code, media_type=_JSON, headers=exc.headers)
+        request_id = request_id_of(request)
+        body: dict[str, Any] = {"error": code, "message": message, "errors": [], "request_id": request_id}
+        headers = {**(exc.headers or {}), REQUEST_ID_HEADER: request_id}
+        return Response(orjson.dumps(body), status_code=exc.status_code, media_type=_JSON, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         observe.logger.exception("unhandled error", extra={"path": request.url.path})
+        request_id = request_id_of(request)
         body: dict[str, Any] = {
             "error": "internal_error",
             "message": "the service failed to handle this request; it has been logged",
             "errors": [],
-            "request_id": request_id_of(request),
+            "request_id": request_id,
         }
-        return _json_response(body, 500)
+        return _json_response(body, 500, request_id)
 
-    from fraud_api.openapi_spec import install_openapi
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app, contract)
+        return app.openapi_schema
 
-    install_openapi(app, model, config)
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_document() -> Response:
+        return Response(orjson.dumps(openapi()), media_type=_JSON)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> Response:
+        """The Swagger UI page, or one of its files with ``?asset=`` (see docs_page.py)."""
+        name = request.query_params.get("asset")
+        if name is None:
+            return Response(docs_page.page(app.title), media_type="text/html; charset=utf-8")
+        found = docs_page.ASSETS.get(name)
+        if found is None:
+            known = ", ".join(sorted(docs_page.ASSETS))
+            raise StarletteHTTPException(404, f"no docs asset {name!r} (known: {known})")
+        return Response(docs_page.asset(name), media_type=found[1], headers={"cache-control": "public, max-age=86400"})
+
     return app

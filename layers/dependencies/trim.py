@@ -42,7 +42,7 @@ DEAD_PATHS = {
     "numpy/polynomial": "polynomial classes (lazy in numpy, unused here)",
     "numpy/fft": "FFT (lazy in numpy, unused here)",
     # Powertools: the function uses Logger, Metrics and Tracer; FastAPI routes, not Powertools'.
-    "aws_lambda_powertools/event_handler": "Powertools' own HTTP router and bundled Swagger UI",
+    "aws_lambda_powertools/event_handler": "Powertools' own HTTP router (its Swagger UI files are kept)",
     "aws_lambda_powertools/utilities/auth_alpha": "unused utility",
     "aws_lambda_powertools/utilities/batch": "unused utility (SQS/Kinesis batches)",
     "aws_lambda_powertools/utilities/circuit_breaker": "unused utility",
@@ -54,6 +54,12 @@ DEAD_PATHS = {
     "aws_lambda_powertools/utilities/parser": "unused utility (event models)",
     "aws_lambda_powertools/utilities/streaming": "unused utility (S3 streaming)",
     "aws_lambda_powertools/utilities/validation": "unused utility (needs fastjsonschema)",
+}
+
+# Files kept although a dead path above covers them, with what reads them.
+KEEP_PATHS = {
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js": "GET /docs (docs_page.py)",
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui.min.css": "GET /docs (docs_page.py)",
 }
 
 # Whole distributions (code and metadata) onnxruntime declares only for its model tooling
@@ -75,19 +81,27 @@ def tree_bytes(root: Path) -> int:
     return sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and not path.is_symlink())
 
 
-def remove(path: Path) -> None:
+def remove(path: Path, keep: frozenset[Path] = frozenset()) -> None:
+    """Remove ``path``, all but the files in ``keep`` (and the folders that hold them)."""
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
+        if not any(kept.is_relative_to(path) for kept in keep):
+            shutil.rmtree(path)
+            return
+        for child in path.iterdir():
+            if child not in keep:
+                remove(child, keep)
+        return
+    if path not in keep:
         path.unlink()
 
 
 def trim(site: Path) -> int:
     """Trim ``site`` in place; return the number of bytes removed."""
     before = tree_bytes(site)
+    keep = frozenset(site / kept for kept in KEEP_PATHS)
     for pattern in DEAD_PATHS:
         for path in sorted(site.glob(pattern)):
-            remove(path)
+            remove(path, keep)
     for distribution, folders in DEAD_DISTRIBUTIONS.items():
         for info in site.glob(f"{distribution}-*.dist-info"):
             remove(info)

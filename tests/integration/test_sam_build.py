@@ -45,8 +45,9 @@ from tests.pins import canonical, read_pins
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = REPO_ROOT / "events"
 ARCH = "x86_64"
-# Lambda's unzipped limit is 250 MB for function + layers; the project's goal is 90 MB (10**6 bytes).
-SIZE_BUDGET_BYTES = 90 * 1000 * 1000
+# Lambda's unzipped limit is 250 MB for function + layers; the project's budget is 100 MB (10**6 bytes):
+# 90 MB until the docs page kept Swagger UI (+1.7 MB) and explanations came (issue 14 raised it).
+SIZE_BUDGET_BYTES = 100 * 1000 * 1000
 
 pytestmark = pytest.mark.timeout(600)
 

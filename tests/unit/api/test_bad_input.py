@@ -219,8 +219,8 @@ def test_all_problems_are_listed(invoke: Invoke) -> None:
     body = '{"features": [' + ",".join(["true"] * 30) + '], "transaction_id": 5, "x": 1}'
     answer = invoke(rest_event("POST", "/predict", body, JSON))
     fields = [entry["field"] for entry in answer.json["errors"]]
-    assert fields[:2] == ["x", "transaction_id"]
-    assert [f"features[{i}]" for i in range(30)] == fields[2:]
+    assert fields[0] == "x"
+    assert sorted(fields[1:]) == sorted(["transaction_id", *(f"features[{i}]" for i in range(30))])
     assert answer.json["message"].endswith("(and 31 more)")
 
 

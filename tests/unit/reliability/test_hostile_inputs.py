@@ -135,17 +135,33 @@ def test_body_over_the_lambda_payload_limit_is_refused_with_413(invoke: Invoke) 
     assert_refused(invoke("POST", "/predict", text, JSON), 413, "payload_too_large", "body")
 
 
-def test_duplicate_keys_take_the_last_value_consistently(invoke: Invoke, feature_names: tuple[str, ...]) -> None:
+def test_duplicate_keys_are_refused_by_name(invoke: Invoke, feature_names: tuple[str, ...]) -> None:
+    """Parsers disagree on repeated keys (first wins, last wins): a fraud API must not guess."""
     bad = body_of({"features": row(1e308)})[1:-1]
     good = body_of({"features": row(0.25)})[1:-1]
-    duplicated = invoke("POST", "/predict", "{" + bad + ", " + good + "}", JSON)
-    plain = invoke("POST", "/predict", "{" + good + "}", JSON)
-    assert assert_scored(duplicated)["fraud_score"] == assert_scored(plain)["fraud_score"]
-    # ...and the other way round the last (bad) value is the one judged.
-    assert_refused(invoke("POST", "/predict", "{" + good + ", " + bad + "}", JSON), 422, "validation_error")
+    for text in ("{" + bad + ", " + good + "}", "{" + good + ", " + good + "}"):
+        data = assert_refused(invoke("POST", "/predict", text, JSON), 422, "validation_error")
+        assert {error["field"] for error in data["errors"]} == {"features"}
+        assert "more than once" in data["errors"][0]["problem"]
     named = ", ".join(f'"{name}": 0.25' for name in feature_names)
-    text = '{"features": {"V1": 1e308, ' + named + "}}"
-    assert assert_scored(invoke("POST", "/predict", text, JSON))["fraud_score"] == assert_scored(plain)["fraud_score"]
+    text = '{"features": {"V1": 1.5, ' + named + "}}"
+    data = assert_refused(invoke("POST", "/predict", text, JSON), 422, "validation_error")
+    assert [error["field"] for error in data["errors"]] == ["features.V1"]
+    text = (
+        '{"transactions": [{"features": {'
+        + named
+        + '}}, {"transaction_id": "a", "transaction_id": "b", '
+        + good
+        + "}]}"
+    )
+    data = assert_refused(invoke("POST", "/predict/batch", text, JSON), 422, "validation_error")
+    assert [error["field"] for error in data["errors"]] == ["transactions[1].transaction_id"]
+
+
+def test_colons_inside_strings_are_not_mistaken_for_keys(invoke: Invoke) -> None:
+    """The duplicate check counts colons first; ids with colons take the exact path and are scored."""
+    body = body_of({"features": row(0.25), "transaction_id": "card:4242:tx:1"})
+    assert assert_scored(invoke("POST", "/predict", body, JSON))["transaction_id"] == "card:4242:tx:1"
 
 
 def test_unknown_and_missing_fields_are_named(invoke: Invoke, feature_names: tuple[str, ...]) -> None:
