@@ -254,21 +254,22 @@ def bench_invocation(model_dir: Path, rows: list[list[float]], calls: int, round
 
 
 def bench_parsing(model_dir: Path, rows: list[list[float]], calls: int, rounds: int) -> dict[str, Any]:
-    """Request parsing alone: the naive pydantic model vs orjson + validation.py."""
+    """Request parsing alone: the naive pydantic model vs the service's declared contract."""
     import benchmarks.naive_baseline.naive_app as naive_app
-    from fraud_api.validation import parse_predict
+    from fraud_api.contract import Contract
     from fraud_scoring.manifest import load_manifest
 
     manifest = load_manifest(model_dir)
-    names = manifest.feature_names
-    index = {name: i for i, name in enumerate(names)}
+    contract = Contract(manifest.feature_names, 1000)
     bodies = [json.dumps({"features": row, "transaction_id": f"tx-{i}"}).encode() for i, row in enumerate(rows)]
     n = len(bodies)
     limit = 6 * 1024 * 1024
     times = interleaved(
         {
             "pydantic Transaction (List[float])": lambda i: naive_app.Transaction.model_validate_json(bodies[i % n]),
-            "orjson + validation.py": lambda i: parse_predict(bodies[i % n], names, index, limit),
+            "contract.py (pydantic, float32 bounds, errors by field, duplicate keys)": lambda i: contract.parse_predict(
+                bodies[i % n], limit
+            ),
         },
         calls,
         rounds,
