@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import shutil
 import subprocess
 import zipfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+# The package the fake lock files pin; publish() puts it on the test's package index.
+PACKAGE, VERSION = "fraud-scoring-bootstrap-probe", "1.0"
 
 
 def copy_command_surface(root: Path) -> Path:
@@ -48,3 +51,21 @@ def write_wheel(directory: Path, name: str, version: str) -> Path:
 
 def run(command: list[str], cwd: Path, env: dict[str, str], timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout_s)
+
+
+def offline_env(index_url: str) -> dict[str, str]:
+    """This environment without pip settings or make's, with the test's index as the only one."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PIP_", "MAKE", "MFLAGS"))}
+    env.pop("PYTHON", None)
+    env.pop("VIRTUAL_ENV", None)
+    # no machine pip.conf; the only index is the test's own, on loopback
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=index_url, PIP_NO_CACHE_DIR="1", PIP_RETRIES="0")
+    return env
+
+
+def publish(index: Path) -> None:
+    """Put the probe package on the local index (before this, the index has no such project)."""
+    wheel = write_wheel(index / "wheels", PACKAGE.replace("-", "_"), VERSION)
+    project_page = index / "simple" / PACKAGE
+    project_page.mkdir(parents=True)
+    (project_page / "index.html").write_text(f'<a href="../../wheels/{wheel.name}">{wheel.name}</a>\n')

@@ -1,64 +1,19 @@
 """`make setup` / scripts/bootstrap.sh on a throwaway copy with a fake lock file and an offline package
-index (a --find-links folder): a failed install fails make, leaves no stamp and is retried by the next
+index served on loopback: a failed install fails make, leaves no stamp and is retried by the next
 run; a good one shows progress and writes the stamp; PYTHON= naming another interpreter than the
 venv's is refused in one line. Nothing here touches the project's .venv."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from scripts.lambda_rie import find_python
-from tests.unit.commands.project_copy import copy_command_surface, run, write_wheel
-
-PACKAGE, VERSION = "fraud-scoring-bootstrap-probe", "1.0"
+from tests.unit.commands.project_copy import PACKAGE, VERSION, copy_command_surface, offline_env, publish, run
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def offline_env(index_url: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PIP_", "MAKE", "MFLAGS"))}
-    env.pop("PYTHON", None)
-    env.pop("VIRTUAL_ENV", None)
-    # no machine pip.conf; the only index is the test's own, on loopback
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=index_url, PIP_NO_CACHE_DIR="1", PIP_RETRIES="0")
-    return env
-
-
-def publish(index: Path) -> None:
-    """Put the probe package on the local index (before this, the index has no such project)."""
-    wheel = write_wheel(index / "wheels", PACKAGE.replace("-", "_"), VERSION)
-    project_page = index / "simple" / PACKAGE
-    project_page.mkdir(parents=True)
-    (project_page / "index.html").write_text(f'<a href="../../wheels/{wheel.name}">{wheel.name}</a>\n')
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """A PEP 503 package index served over HTTP on 127.0.0.1 from a temporary folder."""
-    root = tmp_path / "index"
-    (root / "simple").mkdir(parents=True)
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield root, f"http://127.0.0.1:{server.server_address[1]}/simple/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
