@@ -26,6 +26,10 @@ container-build: $(MODEL) ## docker build both images (needs an engine and the b
 	  --build-arg LAMBDA_BASE_IMAGE=$(LAMBDA_BASE_IMAGE) --build-arg SERVER_BASE_IMAGE=$(SERVER_BASE_IMAGE) \
 	  -t $(IMAGE_NAME):server .
 
+# Its own build directory: in .aws-sam/build it would replace the zip build, and later `sam local`,
+# `make sam-invoke` and `make deploy` would silently use the image variant.
+IMAGE_SAM_BUILD_DIR ?= build/sam-image/build
+
 .PHONY: container-sam-build
-container-sam-build: $(STAMP) $(MODEL) ## sam build of the image variant (container/template.yaml; needs Docker)
-	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam build -t container/template.yaml
+container-sam-build: $(STAMP) $(MODEL) ## sam build of the image variant (container/template.yaml; needs Docker) into build/sam-image/build
+	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam build -t container/template.yaml --build-dir $(IMAGE_SAM_BUILD_DIR)

@@ -8,7 +8,10 @@ the model layer behind ``MODEL_DIR`` (on Lambda, ``/opt/model``).
 
 One emulator serves one invocation at a time, like one Lambda execution environment.
 
-CLI: ``python scripts/lambda_rie.py [--build-dir .aws-sam/build] events/predict_ok.json ...``
+CLI: ``python scripts/lambda_rie.py [--build-dir .aws-sam/build] events/predict_ok.json ...`` (behind
+``make sam-invoke``): like ``sam local invoke``, the function's log lines and the REPORT line go to stderr
+and each response payload, whole, to stdout. A missing build, a build for another architecture, a
+missing event file or a missing runtime Python is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -321,27 +324,113 @@ class LambdaEmulator:
         self.log_path.unlink(missing_ok=True)
 
 
+LAYER_MARKER = ".fraud-scoring-layer"  # written by layers/dependencies/Makefile: arch, python, bytecode
+# Linux's machine names for the two Lambda architectures.
+HOST_ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def host_architecture() -> str:
+    return HOST_ARCHITECTURES.get(platform.machine().lower(), platform.machine())
+
+
+def built_layer_architecture(build_dir: Path) -> str | None:
+    """The architecture the dependency layer's wheels were built for (None when unknown)."""
+    marker = build_dir / DEPENDENCIES_LAYER_ID / "python" / LAYER_MARKER
+    try:
+        lines = marker.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    fields = dict(line.split("=", 1) for line in lines if "=" in line)
+    return fields.get("arch")
+
+
+class UsageError(Exception):
+    """A problem the user fixes by typing something else: printed as one line, exit status 2."""
+
+
+def check_invocation(build_dir: Path, events: list[Path]) -> None:
+    """Refuse, with what to type, a missing build, a build for another CPU, or a missing event file."""
+    if not (build_dir / "template.yaml").is_file():
+        raise UsageError(f"no sam build in {build_dir}: run 'make sam-build' first")
+    built = built_layer_architecture(build_dir)
+    host = host_architecture()
+    if built is not None and built != host:
+        raise UsageError(
+            f"{build_dir} holds an {built} build and this machine is {host} (the Lambda RIE runs native code "
+            f"only): run 'make sam-build ARCH={host}' first"
+        )
+    for path in events:
+        if not path.is_file():
+            raise UsageError(f"event file {path} not found: give EVENT=events/<name>.json (ls events/)")
+
+
+def read_event(path: Path) -> dict[str, Any]:
+    try:
+        event = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"event file {path} is not JSON ({exc}): an API Gateway proxy event is expected") from exc
+    if not isinstance(event, dict):
+        raise UsageError(f"event file {path} holds a {type(event).__name__}, not an API Gateway proxy event object")
+    return event
+
+
+def wait_for_report(emulator: LambdaEmulator, offset: int, timeout_s: float = 2.0) -> str:
+    """The log written since ``offset`` once it holds the invocation's REPORT line (RIE writes it last)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = emulator.log(tail_chars=None)[offset:]
+        if "REPORT RequestId" in text or time.monotonic() >= deadline:
+            return text
+        time.sleep(0.02)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Invoke the sam build output through the Lambda RIE.")
+    parser = argparse.ArgumentParser(
+        description="Invoke the sam build output through the Lambda RIE. Like `sam local invoke`: the function's "
+        "log lines (START, its own output, END, REPORT) go to stderr and each response payload to stdout."
+    )
     parser.add_argument("events", nargs="+", type=Path)
     parser.add_argument("--build-dir", type=Path, default=Path(".aws-sam/build"))
     parser.add_argument("--runtime-venv", type=Path, default=Path("build/.venv-lambda"))
     args = parser.parse_args(argv)
-    function = BuiltFunction.from_build_dir(args.build_dir.resolve())
-    python = find_python(function.runtime_version)
-    if python is None:
-        print(f"python{function.runtime_version} not found: set LAMBDA_PYTHON", file=sys.stderr)
-        return 1
+    try:
+        check_invocation(args.build_dir, args.events)
+        events = [(path, read_event(path)) for path in args.events]
+        try:
+            function = BuiltFunction.from_build_dir(args.build_dir.resolve())
+        except (KeyError, RieError) as exc:
+            raise UsageError(
+                f"{args.build_dir}/template.yaml is not a zip build of template.yaml ({exc!r}): run 'make sam-build'"
+            ) from exc
+        python = find_python(function.runtime_version)
+        if python is None:
+            raise UsageError(
+                f"python{function.runtime_version} (the function's runtime) not found on PATH or in pyenv: "
+                f"install it (pyenv install {function.runtime_version}) or set LAMBDA_PYTHON=/path/to/python"
+            )
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     pin = locked_requirement("awslambdaric")
     venv_dir = args.runtime_venv.resolve().with_name(f"{args.runtime_venv.name}-py{function.runtime_version}")
-    runtime_python = python_with_runtime_client(python, venv_dir, pin)
-    with LambdaEmulator(function, runtime_python) as emulator:
-        for path in args.events:
-            started = time.perf_counter()
-            result = emulator.invoke(json.loads(path.read_text(encoding="utf-8")))
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            body = json.dumps(result.body) if not isinstance(result.body, str) else result.body
-            print(f"{path.name}: {result.status_code} in {elapsed_ms:.1f} ms  {body[:200]}")
+    try:
+        runtime_python = python_with_runtime_client(python, venv_dir, pin)
+    except subprocess.CalledProcessError as exc:
+        print(f"error: could not install {pin} into {venv_dir} ({exc}); is PyPI reachable?", file=sys.stderr)
+        return 1
+    try:
+        with LambdaEmulator(function, runtime_python) as emulator:
+            for path, event in events:
+                offset = len(emulator.log(tail_chars=None))
+                started = time.perf_counter()
+                result = emulator.invoke(event)
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                sys.stderr.write(wait_for_report(emulator, offset))
+                print(f"== {path}: {result.status_code} in {elapsed_ms:.1f} ms", file=sys.stderr, flush=True)
+                print(json.dumps(result.raw), flush=True)
+    except RieError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

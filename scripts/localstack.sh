@@ -61,6 +61,7 @@ cmd_venv() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV_LS/bin/python" ]; then
     return
   fi
+  rm -f "$stamp"
   if [ ! -x "$VENV_LS/bin/python" ]; then
     local python
     python="$(find_python)"
@@ -68,10 +69,13 @@ cmd_venv() {
     "$python" -m venv "$VENV_LS"
   fi
   log "installing pinned LocalStack into $VENV_LS (a few minutes the first time)"
+  # pipefail keeps pip's status through the filter; grep -v finding nothing to print is not an error.
   "$VENV_LS/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS" 2>&1 \
-    | grep -v "is ignored: it is neither a file nor a directory" || true
+    | { grep -v "is ignored: it is neither a file nor a directory" || true; } \
+    || die "installing $REQUIREMENTS into $VENV_LS failed (above); run again once the cause is fixed"
   "$VENV_LS/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "./$PLUGINS_DIR" 2>&1 \
-    | grep -v "is ignored: it is neither a file nor a directory" || true
+    | { grep -v "is ignored: it is neither a file nor a directory" || true; } \
+    || die "installing the project's LocalStack plugins into $VENV_LS failed (above)"
   rm -rf "$PLUGINS_DIR/build" "$PLUGINS_DIR"/*.egg-info
   "$VENV_LS/bin/python" -m pip check >/dev/null || { "$VENV_LS/bin/python" -m pip check; exit 1; }
   "$VENV_LS/bin/python" -c 'import localstack.runtime.main, deploy_only_executor, update_policy_dependencies, stage_method_settings' \

@@ -6,8 +6,11 @@ LocalStack that was already running is left running, with the test's stacks dele
 
 The stack is deployed the way `make localstack-deploy` does it: `sam build`, then `sam deploy
 --config-env localstack` with AWS_ENDPOINT_URL pointing at LocalStack, here with ApiKeyRequired=true
-so the usage plan and the API key exist too. Expected values come from template.yaml's parameter
-defaults and samconfig.toml's localstack overrides, never from copies in this file.
+so the usage plan and the API key exist too; a second stack with ApiKeyRequired=false checks that they
+do not (LocalStack's legacy engine lists condition-false resources as CREATE_COMPLETE in the deploy
+output and the stack's resources, without a physical id; nothing is created). Expected values come
+from template.yaml's parameter defaults and samconfig.toml's localstack overrides, never from copies
+in this file.
 
 Without a Docker engine holding the Lambda runtime image, LocalStack cannot run the function: the
 call through the API is then skipped with the reason printed.
@@ -217,6 +220,21 @@ def deployed(localstack: LocalStack, built_template: Path) -> Iterator[Deployed]
         delete_stack(stack_name)
 
 
+@pytest.fixture(scope="module")
+def deployed_without_api_key(localstack: LocalStack, built_template: Path) -> Iterator[Deployed]:
+    stack_name = f"fraud-scoring-it-nokey-{uuid.uuid4().hex[:8]}"
+    parameters = {**localstack_overrides(), "ApiKeyRequired": "false"}
+    result, seconds = sam_deploy(built_template, stack_name, parameters)
+    try:
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        log(f"sam deploy of {stack_name} (ApiKeyRequired=false) in {seconds:.1f} s")
+        stack = client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        yield Deployed(stack_name, {**template_defaults(), **parameters}, outputs, seconds)
+    finally:
+        delete_stack(stack_name)
+
+
 def stack_resources(stack_name: str) -> dict[str, dict[str, Any]]:
     summaries = client("cloudformation").list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
     return {r["LogicalResourceId"]: r for r in summaries}
@@ -332,6 +350,26 @@ def test_usage_plan_and_api_key(deployed: Deployed) -> None:
     assert len(key["value"]) >= 20
     plan_keys = apigw.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
     assert [k["id"] for k in plan_keys] == [key_id]
+
+
+def test_without_api_keys_no_usage_plan_or_key_exists(deployed_without_api_key: Deployed) -> None:
+    """ApiKeyRequired=false: the usage plan, the key and their link are not created (condition UseApiKey).
+    LocalStack still reports them: `sam deploy` shows them as CREATE_COMPLETE and list_stack_resources
+    lists them, but without a physical id; the API Gateway APIs are what is true."""
+    deployed = deployed_without_api_key
+    apigw = client("apigateway")
+    plans = [p["name"] for p in apigw.get_usage_plans()["items"] if p["name"].startswith(deployed.stack_name)]
+    keys = [k["name"] for k in apigw.get_api_keys()["items"] if k["name"].startswith(deployed.stack_name)]
+    assert (plans, keys) == ([], [])
+    assert "ApiKeyId" not in deployed.outputs
+    resources = stack_resources(deployed.stack_name)
+    for logical_id in ("UsagePlan", "ApiKey", "UsagePlanKey"):
+        assert not resources.get(logical_id, {}).get("PhysicalResourceId"), logical_id
+    api_id = physical_id(deployed, "Api")
+    for resource in apigw.get_resources(restApiId=api_id, limit=500)["items"]:
+        for method in resource.get("resourceMethods", {}):
+            info = apigw.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod=method)
+            assert info["apiKeyRequired"] is False, (resource["path"], method)
 
 
 def test_function_role_is_least_privilege(deployed: Deployed) -> None:

@@ -409,6 +409,34 @@ def test_the_model_loads_once_per_execution_environment(
     assert log.count("START RequestId") == len(responses)
 
 
+def test_sam_invoke_prints_the_logs_the_report_and_the_whole_response(build_dir: Path) -> None:
+    """`make sam-invoke`, like `sam local invoke`: log lines and REPORT on stderr, each payload whole on stdout."""
+    if find_python(BuiltFunction.from_build_dir(build_dir).runtime_version) is None:
+        pytest.skip("python3.13 not found (PATH, pyenv, $LAMBDA_PYTHON): the command refuses to run")
+    events = [EVENTS_DIR / "predict_ok.json", EVENTS_DIR / "predict_batch_ok.json"]
+    result = subprocess.run(
+        [sys.executable, "scripts/lambda_rie.py", "--build-dir", str(build_dir), *map(str, events)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": f"{REPO_ROOT / 'function'}{os.pathsep}{REPO_ROOT}"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    payloads = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [payload["statusCode"] for payload in payloads] == [200, 200]
+    batch = json.loads(payloads[1]["body"])  # the whole body, not a cut-off preview
+    assert batch["count"] == len(event_body("predict_batch_ok")["transactions"]) > 2
+    assert len(payloads[1]["body"]) > 200
+    log = result.stderr
+    assert log.count("START RequestId") == log.count("END RequestId") == 2
+    reports = [line for line in log.splitlines() if line.startswith("REPORT RequestId")]
+    assert len(reports) == 2
+    assert all("Billed Duration" in line and "Max Memory Used" in line for line in reports)
+    assert '"model loaded"' in log  # the function's own log lines
+    assert '"message":"decision"' in log
+
+
 # -- arm64 (built, not run: no arm64 CPU or emulator here) ------------------------------------------
 
 

@@ -189,6 +189,14 @@ def test_both_layers_are_attached_and_built_by_their_makefiles() -> None:
     assert re.search(r"^build-ScoringFunction:", (REPO_ROOT / "function" / "Makefile").read_text(), re.MULTILINE)
 
 
+def test_every_layer_names_the_functions_runtime_first() -> None:
+    """`sam build --use-container` builds a makefile layer in the image of its first compatible runtime:
+    with the function's runtime first, one build image serves the function and both layers."""
+    runtime = function(deployed())["Runtime"]
+    for logical_id in ("ModelLayer", "DependenciesLayer"):
+        assert sam_template()["Resources"][logical_id]["Properties"]["CompatibleRuntimes"][0] == runtime, logical_id
+
+
 def test_the_dependency_layer_is_declared_for_the_functions_runtime_and_architecture() -> None:
     resources = deployed({"Architecture": "arm64"})
     runtime = function(resources)["Runtime"]
