@@ -63,12 +63,16 @@ def sample_rows(
     training_data: dict[str, Any],
     n_rows: int,
     seed: int,
-    fraud_rate: float = 0.01,
+    fraud_rate: float | None = None,
 ) -> Samples:
-    """At least ``n_rows`` example rows for a model with these features (see the module doc)."""
+    """At least ``n_rows`` example rows for a model with these features (see the module doc).
+
+    ``fraud_rate`` applies to a built-in generator (``None``: its default).
+    """
     builtin = builtin_for_features(feature_names)
     if builtin is not None:
-        data = builtin.generate(max(n_rows, 1_000), fraud_rate, seed)
+        rate = builtin.fraud_rate if fraud_rate is None else fraud_rate
+        data = builtin.generate(max(n_rows, 1_000), rate, seed)
         return Samples(data.X, data.y, f"training.datasets.{builtin.name}(seed={seed})")
     summary = training_data.get("feature_summary")
     if not isinstance(summary, dict):
