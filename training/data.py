@@ -385,7 +385,11 @@ def load_csv(
 
     parsed: dict[str, np.ndarray | None] = {}
     for name in features:
-        parsed[name] = _parse_numbers(name, column_at[name], raw_columns[column_at[name]], lines, problems, "feature")
+        raw = raw_columns[column_at[name]]
+        if name == layout.time:  # a time feature may be ISO 8601 too
+            parsed[name] = _parse_time(name, column_at[name], raw, lines, problems)
+        else:
+            parsed[name] = _parse_numbers(name, column_at[name], raw, lines, problems, "feature")
     label_values = _parse_numbers(
         layout.label, column_at[layout.label], raw_columns[column_at[layout.label]], lines, problems, "label"
     )
