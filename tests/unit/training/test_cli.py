@@ -99,7 +99,8 @@ def test_user_csv_trains_into_runs_leaves_the_default_model_and_serves(
     out = capsys.readouterr().out
     assert "the model is in training/runs/card-export/model/" in out
     assert f'make serve SERVE_ARGS="--env MODEL_DIR={run_dir / "model"}"' in out
-    assert (run_dir / "report" / "README.md").is_file()
+    report = (run_dir / "report" / "README.md").read_text(encoding="utf-8")
+    assert f"Features ({len(FEATURES)}, the API's order): `amount_eur`, `local_hour`," in report
 
     manifest = load_manifest(run_dir / "model")
     assert manifest.feature_names == FEATURES
