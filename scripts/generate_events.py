@@ -6,8 +6,10 @@ then made to look like what API Gateway sends for this API's explicit (non-proxy
 as plain text (API Gateway base64-encodes only binary media types; one event keeps the
 base64 body that ``generate-event`` produces, because Mangum must handle both).
 
-Transactions come from the training pipeline's seeded synthetic data, so the values look like
-real traffic; which rows are used is fixed by the seed, not by the model. Run ``make events``.
+Transactions follow the model manifest: its feature names, and values from the seeded built-in data
+set the model was trained on (or, for a model trained on a user's CSV, from the feature quantiles
+its manifest stores, see :mod:`training.samples`), so the values look like real traffic; which rows
+are used is fixed by the seed, not by the model. Run ``make events``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from fraud_scoring.manifest import load_manifest
-from training.data import generate_synthetic
+from training.samples import SampleError
+from training.samples import sample_rows as training_sample_rows
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "events"
@@ -118,10 +121,19 @@ def shape_event(
     return event
 
 
-def sample_rows() -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the seeded synthetic data: (three fraud rows, five legitimate rows)."""
-    data = generate_synthetic(n_rows=20_000, fraud_rate=0.01, seed=SEED)
+def sample_rows(
+    feature_names: tuple[str, ...], training_data: dict[str, Any] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded rows for the model: (three fraud rows, five legitimate rows); without labels (a
+    user's model), eight rows of its training distribution split three and five."""
+    try:
+        data = training_sample_rows(feature_names, training_data or {}, 20_000, SEED, fraud_rate=0.01)
+    except SampleError as exc:
+        raise SystemExit(f"error: no example transactions for this model: {exc}") from exc
     rng = np.random.default_rng(SEED)
+    if data.y is None:
+        picked = rng.choice(data.X.shape[0], size=8, replace=False)
+        return np.round(data.X[picked[:3]], 6), np.round(data.X[picked[3:]], 6)
     frauds = rng.choice(np.flatnonzero(data.y == 1), size=3, replace=False)
     legit = rng.choice(np.flatnonzero(data.y == 0), size=5, replace=False)
     return np.round(data.X[frauds], 6), np.round(data.X[legit], 6)
@@ -131,9 +143,14 @@ def as_numbers(row: np.ndarray) -> list[float]:
     return [float(value) for value in row]
 
 
-def build_events(feature_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def build_events(
+    feature_names: tuple[str, ...], training_data: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
     n = len(feature_names)
-    fraud_rows, legit_rows = sample_rows()
+    fraud_rows, legit_rows = sample_rows(feature_names, training_data)
+    unknown_feature = next(
+        name for name in ("V29", "unknown_feature", "unknown_feature_2") if name not in feature_names
+    )
     legit_row, fraud_row = as_numbers(legit_rows[0]), as_numbers(fraud_rows[0])
     # fraud and legitimate rows interleaved, so a batch that scores rows out of order shows it
     rows = [legit_rows[0], fraud_rows[0], legit_rows[1], fraud_rows[1], legit_rows[2], fraud_rows[2], *legit_rows[3:]]
@@ -200,7 +217,7 @@ def build_events(feature_names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             post_base,
             "POST",
             "/predict",
-            dumps({"features": {**dict(zip(feature_names, legit_row, strict=True)), "V29": 0.5}}),
+            dumps({"features": {**dict(zip(feature_names, legit_row, strict=True)), unknown_feature: 0.5}}),
             json_headers,
             False,
         ),
@@ -271,9 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=EVENTS_DIR)
     parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / "layers" / "model")
     args = parser.parse_args(argv)
-    feature_names = load_manifest(args.model_dir).feature_names
+    manifest = load_manifest(args.model_dir)
     args.out.mkdir(parents=True, exist_ok=True)
-    events = build_events(feature_names)
+    events = build_events(manifest.feature_names, manifest.training_data)
     for name, event in events.items():
         (args.out / f"{name}.json").write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {len(events)} events to {args.out}")

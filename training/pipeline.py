@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from fraud_scoring.manifest import MANIFEST_FILE, Manifest, manifest_from_dict, model_version_for
-from training.data import FEATURE_NAMES, Dataset, generate_synthetic, load_csv
+from training.data import MAX_PROBLEMS, Dataset, load_csv
+from training.datasets import BUILTIN_DATASETS, DEFAULT_DATASET
 from training.evaluate import THRESHOLD_RULE, choose_threshold, evaluate
 from training.export import (
     INPUT_NAME,
@@ -25,6 +26,8 @@ from training.export import (
     to_onnx,
 )
 from training.report import write_report
+from training.samples import feature_summary
+from training.schema import CsvSchema
 from training.train import TrainingParams, time_split, train_logistic_baseline, train_xgboost, xgboost_scores
 
 ONNX_FILE = "model.onnx"
@@ -35,9 +38,12 @@ class RunConfig:
     out_dir: Path = Path("layers/model")
     report_dir: Path = Path("training/report")
     csv: Path | None = None
+    schema: CsvSchema | None = None  # None: the CSV has the public layout
+    dataset: str = DEFAULT_DATASET  # a built-in data set (training.datasets), when no CSV is given
     rows: int = 200_000
-    fraud_rate: float = 0.002
+    fraud_rate: float | None = None  # None: the built-in data set's default
     min_positives: int = 20
+    max_problems: int = MAX_PROBLEMS  # CSV problems listed in the error
     params: TrainingParams = field(default_factory=TrainingParams)
 
 
@@ -47,8 +53,12 @@ def _log(message: str) -> None:
 
 def load_data(config: RunConfig) -> Dataset:
     if config.csv is not None:
-        return load_csv(config.csv, min_positives=config.min_positives)
-    return generate_synthetic(config.rows, config.fraud_rate, config.params.seed)
+        return load_csv(
+            config.csv, min_positives=config.min_positives, schema=config.schema, max_problems=config.max_problems
+        )
+    builtin = BUILTIN_DATASETS[config.dataset]
+    fraud_rate = builtin.fraud_rate if config.fraud_rate is None else config.fraud_rate
+    return builtin.generate(config.rows, fraud_rate, config.params.seed)
 
 
 def run(config: RunConfig) -> Manifest:
@@ -71,7 +81,7 @@ def run(config: RunConfig) -> Manifest:
     baseline = train_logistic_baseline(split, config.params.seed)
     baseline_scores = np.asarray(baseline.predict_proba(split.X_test)[:, 1], dtype=np.float64)
 
-    onnx_bytes = to_onnx(model, len(FEATURE_NAMES))
+    onnx_bytes = to_onnx(model, len(data.feature_names))
     parity = check_parity(onnx_bytes, test_scores, split.X_test)
     _log(f"ONNX parity gate passed: max |diff| {parity.max_abs_diff:.2e} over {parity.rows:,} test rows")
 
@@ -82,7 +92,7 @@ def run(config: RunConfig) -> Manifest:
             "model_version": model_version_for(onnx_sha),
             "onnx_file": ONNX_FILE,
             "onnx_sha256": onnx_sha,
-            "feature_names": list(FEATURE_NAMES),
+            "feature_names": list(data.feature_names),
             "input_name": INPUT_NAME,
             "probability_output": PROBABILITY_OUTPUT,
             "positive_class_index": POSITIVE_CLASS_INDEX,
@@ -99,11 +109,14 @@ def run(config: RunConfig) -> Manifest:
                 "rows": data.n_rows,
                 "positives": data.n_positive,
                 "sha256": data.fingerprint(),
+                **({"csv_schema": data.csv_schema.describe()} if data.csv_schema is not None else {}),
                 "split": {
                     "train": int(split.y_train.size),
                     "validation": int(split.y_val.size),
                     "test": int(split.y_test.size),
                 },
+                # lets events, k6 payloads and examples follow a model trained on any features
+                "feature_summary": feature_summary(data.feature_names, split.X_train),
             },
             "training_params": {**config.params.as_dict(), "best_iteration": best},
             "library_versions": {

@@ -86,6 +86,10 @@ def write_report(
         "",
         f"Threshold **{threshold:.6f}**: {manifest['threshold_rule']}.",
         "",
+        f"Features ({len(manifest['feature_names'])}, the API's order): "
+        + ", ".join(f"`{name}`" for name in manifest["feature_names"])
+        + ".",
+        "",
         "| test split (latest 20 % by time) | XGBoost | logistic regression |",
         "|---|---|---|",
         f"| ROC-AUC | {m['roc_auc']:.4f} | {base['roc_auc']:.4f} |",

@@ -61,8 +61,8 @@ def test_same_seed_same_payloads_other_seed_other_payloads(model_dir: Path) -> N
     assert build_payloads(names, count=50, seed=1) != build_payloads(names, count=50, seed=2)
 
 
-def test_manifest_with_other_features_is_refused() -> None:
-    with pytest.raises(PayloadError, match="not the generator's schema"):
+def test_manifest_with_other_features_and_no_summary_is_refused() -> None:
+    with pytest.raises(PayloadError, match=r"no training_data\.feature_summary"):
         build_payloads(("f0", "f1"), count=10)
     with pytest.raises(PayloadError, match="count"):
         build_payloads(("Time", *(f"V{i}" for i in range(1, 29)), "Amount"), count=0)
@@ -81,3 +81,20 @@ def test_generated_payload_file_is_current(model_dir: Path) -> None:
     manifest = load_manifest(model_dir)
     assert document["model_version"] == manifest.model_version
     assert tuple(document["feature_names"]) == manifest.feature_names
+
+
+def test_a_user_model_gets_payloads_from_its_manifest_quantiles() -> None:
+    quantiles = [0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 90.0, 100.0]
+    summary = {
+        "amount_eur": {"quantiles": quantiles, "integer": False},
+        "is_online": {"quantiles": [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0], "integer": True},
+    }
+    names = ("amount_eur", "is_online")
+    bodies = build_payloads(names, count=400, seed=4, training_data={"feature_summary": summary})
+    X = _rows(bodies, names)
+    assert X.shape == (400, 2)
+    assert all(list(b["features"]) == list(names) for b in bodies if isinstance(b["features"], dict))
+    assert X[:, 0].min() >= 0.0
+    assert X[:, 0].max() <= 100.0
+    assert 5.0 < float(np.median(X[:, 0])) < 20.0  # the stored median is 10
+    assert set(np.unique(X[:, 1])) == {0.0, 1.0}
