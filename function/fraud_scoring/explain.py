@@ -120,23 +120,27 @@ class Explainer:
         self._upper = np.ascontiguousarray(upper.T, dtype=np.float32)
         zt = np.ascontiguousarray(z.T)
         t = nodes[:, None, None]
-        self._factor_off = zt[None] * (1.0 - t)  # z (1 - t): the value is outside the element's interval
-        self._factor_on = self._factor_off + t  # z (1 - t) + t: inside
+        factor_off = zt[None] * (1.0 - t)  # z (1 - t): the value is outside the element's interval (o = 0)
+        factor_on = factor_off + t  # z (1 - t) + t: inside (o = 1); never 0 as t > 0
         leaf = np.asarray(leaf_value, dtype=np.float64)[None, :]
-        self._scale_on = (leaf * (1.0 - zt)).ravel()  # v (o - z) with o = 1
-        self._scale_off = (-leaf * zt).ravel()  # ... with o = 0
-        self._weights = weights
-        self._zero_factors = bool((z == 0.0).any())
+        # phi_i = sum_q w_q v (o_i - z_i) / f_i(t_q) * prod_j f_j(t_q): all but the product is known per
+        # element and side. 1 / f is 0 where f is (z = o = 0): that path then gives 0 to every element,
+        # as the exact game does (its own v (o - z) is 0, the others' products hold the 0).
+        with np.errstate(divide="ignore"):
+            inverse_off = np.where(factor_off > 0.0, 1.0 / factor_off, 0.0)
+        weight = weights[:, None, None]
+        self._on = np.stack([factor_on, weight * leaf * (1.0 - zt) / factor_on])  # (2, Q, D, P)
+        self._off = np.stack([factor_off, weight * -leaf * zt * inverse_off])
         self._scatter = self._feature.ravel()
-        self._chunk_rows = max(1, _CHUNK_ELEMENTS // (nodes.size * depth * n_paths))
+        self._chunk_rows = max(1, _CHUNK_ELEMENTS // (2 * nodes.size * depth * n_paths))
 
     def contributions(self, row: Sequence[float] | npt.NDArray[Any]) -> tuple[float, FloatArray]:
         """``(bias, contributions)`` of one transaction: ``n_features`` log-odds contributions."""
         x = np.asarray(row, dtype=np.float32)
         if x.shape != (self.n_features,):
             raise ValueError(f"expected {self.n_features} features, got shape {x.shape}")
-        if np.isnan(x).any():
-            raise ValueError("the row holds NaN; explanations need every feature value")
+        if not np.isfinite(x).all():  # XGBoost refuses infinity too: there is no exact answer to match
+            raise ValueError("the row holds NaN or infinity; explanations need finite feature values")
         return self.bias, self._explain(x[None, :])[0]
 
     def contributions_many(self, matrix: Sequence[Sequence[float]] | npt.NDArray[Any]) -> tuple[float, FloatArray]:
@@ -144,9 +148,9 @@ class Explainer:
         X = np.asarray(matrix, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"expected a matrix of shape (n, {self.n_features}), got {X.shape}")
-        nan_rows = np.flatnonzero(np.isnan(X).any(axis=1))
-        if nan_rows.size:
-            raise ValueError(f"row {int(nan_rows[0])} holds NaN; explanations need every feature value")
+        bad_rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
+        if bad_rows.size:
+            raise ValueError(f"row {int(bad_rows[0])} holds NaN or infinity; explanations need finite feature values")
         out = np.empty((X.shape[0], self.n_features), dtype=np.float64)
         for start in range(0, X.shape[0], self._chunk_rows):
             out[start : start + self._chunk_rows] = self._explain(X[start : start + self._chunk_rows])
@@ -159,16 +163,10 @@ class Explainer:
         padded[:, :F] = X
         values = padded[:, self._feature]  # (n, D, P)
         inside = (values >= self._lower) & (values < self._upper)  # the one fractions o
-        factors = np.where(inside[None], self._factor_on[:, None], self._factor_off[:, None])  # (Q, n, D, P)
-        product = factors.prod(axis=2, keepdims=True)
-        # The product of the other elements. A factor is 0 only when z = o = 0: then every element of
-        # that path gets 0 (its own v (o - z) is 0, the others' products hold the 0), as 0 here gives.
-        if self._zero_factors:
-            others = np.divide(product, factors, out=np.zeros_like(factors), where=factors != 0.0)
-        else:
-            others = product / factors
-        integral = (self._weights @ others.reshape(self._weights.size, -1)).reshape(n, -1)
-        phi = np.where(inside.reshape(n, -1), self._scale_on, self._scale_off) * integral
+        # Factors and per-element terms of every path element at every quadrature node: (2, Q, n, D, P).
+        both = np.where(inside[None, None], self._on[:, :, None], self._off[:, :, None])
+        product = both[0].prod(axis=2, keepdims=True)  # prod_j f_j(t_q), per path
+        phi = (product * both[1]).sum(axis=0).reshape(n, -1)  # the quadrature sum
         index = self._scatter[None, :] + (F + 1) * np.arange(n)[:, None]
         sums = np.bincount(index.ravel(), weights=phi.ravel(), minlength=n * (F + 1)).astype(np.float64, copy=False)
         contributions: FloatArray = sums.reshape(n, F + 1)[:, :F]
