@@ -111,13 +111,15 @@ def test_contributions_from_many_threads_match(explainer: Explainer, rows: np.nd
 def test_bad_rows_are_refused(explainer: Explainer) -> None:
     with pytest.raises(ValueError, match=r"expected 30 features, got shape \(29,\)"):
         explainer.contributions([0.0] * 29)
-    with pytest.raises(ValueError, match="holds NaN"):
+    with pytest.raises(ValueError, match="holds NaN or infinity"):
         explainer.contributions([float("nan")] + [0.0] * 29)
+    with pytest.raises(ValueError, match="holds NaN or infinity"):
+        explainer.contributions([float("-inf")] + [0.0] * 29)
     with pytest.raises(ValueError, match=r"shape \(n, 30\)"):
         explainer.contributions_many([[0.0] * 31])
     bad = np.zeros((3, 30))
     bad[2, 5] = np.nan
-    with pytest.raises(ValueError, match="row 2 holds NaN"):
+    with pytest.raises(ValueError, match="row 2 holds NaN or infinity"):
         explainer.contributions_many(bad)
 
 
