@@ -114,10 +114,10 @@ class Explainer:
         self.bias = float(bias)
         self.n_paths = n_paths
         self.max_path_features = depth
-        # Layout (depth, paths): every operation runs along long contiguous rows.
-        self._feature = np.ascontiguousarray(np.where(padding, n_features, feature).T, dtype=np.intp)
-        self._lower = np.ascontiguousarray(lower.T, dtype=np.float32)
-        self._upper = np.ascontiguousarray(upper.T, dtype=np.float32)
+        # Elements flattened depth-major (d * P + p): every operation runs along long contiguous rows.
+        self._feature = np.ascontiguousarray(np.where(padding, n_features, feature).T, dtype=np.intp).ravel()
+        self._lower = np.ascontiguousarray(lower.T, dtype=np.float32).ravel()
+        self._upper = np.ascontiguousarray(upper.T, dtype=np.float32).ravel()
         zt = np.ascontiguousarray(z.T)
         t = nodes[:, None, None]
         factor_off = zt[None] * (1.0 - t)  # z (1 - t): the value is outside the element's interval (o = 0)
@@ -129,9 +129,11 @@ class Explainer:
         with np.errstate(divide="ignore"):
             inverse_off = np.where(factor_off > 0.0, 1.0 / factor_off, 0.0)
         weight = weights[:, None, None]
-        self._on = np.stack([factor_on, weight * leaf * (1.0 - zt) / factor_on])  # (2, Q, D, P)
-        self._off = np.stack([factor_off, weight * -leaf * zt * inverse_off])
-        self._scatter = self._feature.ravel()
+        on = np.stack([factor_on, weight * leaf * (1.0 - zt) / factor_on])  # (2, Q, D, P)
+        off = np.stack([factor_off, weight * -leaf * zt * inverse_off])
+        self._on = on.reshape(2 * nodes.size, depth * n_paths)
+        self._off = off.reshape(2 * nodes.size, depth * n_paths)
+        self._shape = (2, nodes.size, depth, n_paths)
         self._chunk_rows = max(1, _CHUNK_ELEMENTS // (2 * nodes.size * depth * n_paths))
 
     def contributions(self, row: Sequence[float] | npt.NDArray[Any]) -> tuple[float, FloatArray]:
@@ -161,13 +163,13 @@ class Explainer:
         F = self.n_features
         padded = np.zeros((n, F + 1), dtype=np.float32)  # column F feeds the padding elements
         padded[:, :F] = X
-        values = padded[:, self._feature]  # (n, D, P)
+        values = np.take(padded, self._feature, axis=1)  # (n, elements)
         inside = (values >= self._lower) & (values < self._upper)  # the one fractions o
-        # Factors and per-element terms of every path element at every quadrature node: (2, Q, n, D, P).
-        both = np.where(inside[None, None], self._on[:, :, None], self._off[:, :, None])
-        product = both[0].prod(axis=2, keepdims=True)  # prod_j f_j(t_q), per path
-        phi = (product * both[1]).sum(axis=0).reshape(n, -1)  # the quadrature sum
-        index = self._scatter[None, :] + (F + 1) * np.arange(n)[:, None]
+        # Factors and per-element terms of every path element at every quadrature node: (n, 2, Q, D, P).
+        both = np.where(inside[:, None, :], self._on, self._off).reshape(n, *self._shape)
+        product = both[:, 0].prod(axis=2, keepdims=True)  # prod_j f_j(t_q), per path
+        phi = (product * both[:, 1]).sum(axis=1).reshape(n, -1)  # the quadrature sum
+        index = self._feature[None, :] + (F + 1) * np.arange(n)[:, None]
         sums = np.bincount(index.ravel(), weights=phi.ravel(), minlength=n * (F + 1)).astype(np.float64, copy=False)
         contributions: FloatArray = sums.reshape(n, F + 1)[:, :F]
         return contributions
