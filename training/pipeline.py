@@ -1,4 +1,5 @@
-"""The whole run: data -> split -> XGBoost -> threshold -> evaluation -> ONNX + parity -> layer + report."""
+"""The whole run: data -> split -> XGBoost -> threshold -> evaluation -> ONNX + explainer, each with its parity
+gates -> layer + report."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from fraud_scoring.explain import EXPLAINER_FILE
 from fraud_scoring.manifest import MANIFEST_FILE, Manifest, manifest_from_dict, model_version_for
 from training.data import MAX_PROBLEMS, Dataset, load_csv
 from training.datasets import BUILTIN_DATASETS, DEFAULT_DATASET
 from training.evaluate import THRESHOLD_RULE, choose_threshold, evaluate
+from training.explain_export import export_explainer
 from training.export import (
     INPUT_NAME,
     POSITIVE_CLASS_INDEX,
@@ -84,6 +87,11 @@ def run(config: RunConfig) -> Manifest:
     onnx_bytes = to_onnx(model, len(data.feature_names))
     parity = check_parity(onnx_bytes, test_scores, split.X_test)
     _log(f"ONNX parity gate passed: max |diff| {parity.max_abs_diff:.2e} over {parity.rows:,} test rows")
+    explainer_bytes, explanation = export_explainer(model.get_booster(), best + 1, onnx_bytes, split.X_test)
+    _log(
+        f"explanation parity gates passed: max |diff| {explanation.max_abs_diff:.2e} against pred_contribs, "
+        f"{explanation.logit_max_abs_diff:.2e} against the ONNX log-odds, over {explanation.rows:,} test rows"
+    )
 
     onnx_sha = hashlib.sha256(onnx_bytes).hexdigest()
     libraries = ("xgboost-cpu", "onnxmltools", "onnx", "onnxruntime", "scikit-learn", "numpy")
@@ -103,7 +111,7 @@ def run(config: RunConfig) -> Manifest:
                 "validation": evaluate(split.y_val, val_scores, threshold),
                 "baseline_logistic_regression_test": evaluate(split.y_test, baseline_scores, 0.5),
             },
-            "parity": parity.as_dict(),
+            "parity": {**parity.as_dict(), **explanation.as_dict()},
             "training_data": {
                 "source": data.source,
                 "rows": data.n_rows,
@@ -124,11 +132,14 @@ def run(config: RunConfig) -> Manifest:
                 **{lib: version(lib) for lib in libraries},
             },
             "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "explainer_file": EXPLAINER_FILE,
+            "explainer_sha256": hashlib.sha256(explainer_bytes).hexdigest(),
         }
     )
 
     config.out_dir.mkdir(parents=True, exist_ok=True)
     (config.out_dir / ONNX_FILE).write_bytes(onnx_bytes)
+    (config.out_dir / EXPLAINER_FILE).write_bytes(explainer_bytes)
     (config.out_dir / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
     seconds = time.perf_counter() - started
     report = write_report(
@@ -140,5 +151,5 @@ def run(config: RunConfig) -> Manifest:
         f"threshold {threshold:.4f} -> precision {m['precision_at_threshold']:.3f} "
         f"recall {m['recall_at_threshold']:.3f}"
     )
-    _log(f"wrote {config.out_dir / ONNX_FILE}, {config.out_dir / MANIFEST_FILE}, {report} in {seconds:.1f} s")
+    _log(f"wrote {config.out_dir / ONNX_FILE}, {EXPLAINER_FILE}, {MANIFEST_FILE}, {report} in {seconds:.1f} s")
     return manifest

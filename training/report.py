@@ -105,6 +105,7 @@ def write_report(
         "",
         f"ONNX parity: max |ONNX Runtime - XGBoost| = {manifest['parity']['max_abs_diff']:.2e} over "
         f"{manifest['parity']['rows']:,} test rows (gate: {manifest['parity']['tolerance']:g}).",
+        *_explanation_parity(manifest["parity"]),
         "",
         "![ROC](roc.png) ![Precision-recall](precision_recall.png) ![Scores](score_distribution.png)",
         "",
@@ -112,3 +113,14 @@ def write_report(
     report = out_dir / "README.md"
     report.write_text("\n".join(lines), encoding="utf-8")
     return report
+
+
+def _explanation_parity(parity: dict[str, Any]) -> list[str]:
+    if "explanation_max_abs_diff" not in parity:
+        return []
+    return [
+        f"Explanation parity (TreeSHAP, `explainer.npz`): max |explainer - XGBoost pred_contribs| = "
+        f"{parity['explanation_max_abs_diff']:.2e} per feature (gate: {parity['explanation_tolerance']:g}); "
+        f"max |bias + contributions - ONNX log-odds| = {parity['explanation_logit_max_abs_diff']:.2e} "
+        f"(gate: {parity['explanation_logit_tolerance']:g}).",
+    ]

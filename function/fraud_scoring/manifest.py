@@ -16,6 +16,9 @@ from typing import Any
 
 MANIFEST_FILE = "manifest.json"
 SCHEMA_VERSION = 1
+# What the explanation parity gates measured (training.explain_export): max |diff| per feature against
+# XGBoost's pred_contribs, and of bias + contributions against the ONNX model's log-odds.
+EXPLANATION_PARITY_KEYS = ("explanation_max_abs_diff", "explanation_logit_max_abs_diff")
 
 
 class ManifestError(ValueError):
@@ -42,6 +45,9 @@ class Manifest:
     library_versions: dict[str, str] = field(default_factory=dict)
     created_at: str = ""
     schema_version: int = SCHEMA_VERSION
+    # The exact-explanation artifact (fraud_scoring.explain); absent in layers made before it existed.
+    explainer_file: str | None = None
+    explainer_sha256: str | None = None
 
     @property
     def n_features(self) -> int:
@@ -51,6 +57,8 @@ class Manifest:
         data = asdict(self)
         data["feature_names"] = list(self.feature_names)
         data["n_features"] = self.n_features
+        if self.explainer_file is None:  # a layer without explainer keeps the manifest it always had
+            del data["explainer_file"], data["explainer_sha256"]
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
     def validate(self) -> None:
@@ -61,7 +69,7 @@ class Manifest:
             raise ManifestError("feature_names is empty")
         if len(set(self.feature_names)) != len(self.feature_names):
             raise ManifestError("feature_names has duplicates")
-        if len(self.onnx_sha256) != 64 or any(c not in "0123456789abcdef" for c in self.onnx_sha256):
+        if not _is_sha256(self.onnx_sha256):
             raise ManifestError("onnx_sha256 is not a lowercase hex sha256")
         if not (math.isfinite(self.threshold) and 0.0 < self.threshold < 1.0):
             raise ManifestError(f"threshold {self.threshold!r} is not in (0, 1)")
@@ -69,6 +77,25 @@ class Manifest:
             raise ManifestError("model_version is empty")
         if Path(self.onnx_file).name != self.onnx_file:
             raise ManifestError(f"onnx_file {self.onnx_file!r} must be a bare file name")
+        self._validate_explainer()
+
+    def _validate_explainer(self) -> None:
+        if self.explainer_file is None and self.explainer_sha256 is None:
+            return
+        if not isinstance(self.explainer_file, str) or not self.explainer_file:
+            raise ManifestError("explainer_sha256 is set but explainer_file is not")
+        if Path(self.explainer_file).name != self.explainer_file or self.explainer_file == self.onnx_file:
+            raise ManifestError(f"explainer_file {self.explainer_file!r} must be a bare file name other than onnx_file")
+        if not _is_sha256(self.explainer_sha256):
+            raise ManifestError("explainer_sha256 is not a lowercase hex sha256")
+        for key in EXPLANATION_PARITY_KEYS:
+            value = self.parity.get(key)
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                raise ManifestError(f"an explainer needs parity.{key} (the training gate's number), got {value!r}")
+
+
+def _is_sha256(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 _REQUIRED = (

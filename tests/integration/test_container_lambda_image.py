@@ -75,7 +75,7 @@ def test_the_image_layout_holds_the_handler_and_the_model(tmp_path: Path) -> Non
     module, _, attribute = function.handler.rpartition(".")
     assert (function.task_root / (module.replace(".", "/") + ".py")).is_file()
     assert attribute == "handler"
-    assert {p.name for p in function.model_dir.iterdir()} == {"model.onnx", "manifest.json"}
+    assert {p.name for p in function.model_dir.iterdir()} == {"model.onnx", "explainer.npz", "manifest.json"}
 
 
 def test_predict_event_is_scored_by_the_model(emulator: LambdaEmulator, model: FraudModel) -> None:

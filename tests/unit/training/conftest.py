@@ -21,7 +21,7 @@ def small_config(tmp: Path, seed: int = 11) -> RunConfig:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one small training run for every module that reads it
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Manifest, RunConfig]:
     config = small_config(tmp_path_factory.mktemp("run"))
     return run(config), config

@@ -54,3 +54,43 @@ def test_missing_or_broken_manifest_file(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(ManifestError, match="not valid JSON"):
         load_manifest(tmp_path)
+
+
+# -- the optional explainer fields -----------------------------------------------------------------------
+
+
+def test_manifest_round_trips_with_and_without_explainer(manifest_data: dict[str, Any]) -> None:
+    with_explainer = manifest_from_dict(manifest_data)
+    assert with_explainer.explainer_file == "explainer.npz"
+    assert manifest_from_dict(json.loads(with_explainer.to_json())) == with_explainer
+    old = {k: v for k, v in manifest_data.items() if k not in ("explainer_file", "explainer_sha256")}
+    without = manifest_from_dict(old)  # layers from before explanations keep loading
+    assert without.explainer_file is None
+    assert without.explainer_sha256 is None
+    text = without.to_json()
+    assert "explainer" not in text.replace("explanation", "")  # and keep the manifest they had
+    assert manifest_from_dict(json.loads(text)) == without
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"explainer_file": None}, "explainer_sha256 is set but explainer_file is not"),
+        ({"explainer_sha256": None}, "explainer_sha256 is not a lowercase hex sha256"),
+        ({"explainer_sha256": "ABC"}, "explainer_sha256 is not a lowercase hex sha256"),
+        ({"explainer_file": "../explainer.npz"}, "must be a bare file name other than onnx_file"),
+        ({"explainer_file": "model.onnx"}, "must be a bare file name other than onnx_file"),
+    ],
+)
+def test_inconsistent_explainer_fields_are_rejected(
+    manifest_data: dict[str, Any], change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ManifestError, match=message):
+        manifest_from_dict({**manifest_data, **change})
+
+
+@pytest.mark.parametrize("key", ["explanation_max_abs_diff", "explanation_logit_max_abs_diff"])
+def test_an_explainer_needs_its_parity_numbers(manifest_data: dict[str, Any], key: str) -> None:
+    parity = {k: v for k, v in manifest_data["parity"].items() if k != key}
+    with pytest.raises(ManifestError, match=f"an explainer needs parity.{key}"):
+        manifest_from_dict({**manifest_data, "parity": parity})

@@ -57,6 +57,7 @@ def test_same_seed_gives_the_same_model_version(small_run: tuple[Manifest, RunCo
     again = run(small_config(tmp_path / "again"))
     other = run(small_config(tmp_path / "other", seed=12))
     assert again.model_version == first.model_version
+    assert again.explainer_sha256 == first.explainer_sha256
     assert again.training_data["sha256"] == first.training_data["sha256"]
     assert other.model_version != first.model_version
 
@@ -124,3 +125,4 @@ def test_committed_model_is_what_the_default_training_run_produces(model_dir: Pa
     rebuilt = run(RunConfig(out_dir=tmp_path / "model", report_dir=tmp_path / "report"))
     assert rebuilt.model_version == committed.model_version
     assert rebuilt.threshold == committed.threshold
+    assert rebuilt.explainer_sha256 == committed.explainer_sha256  # the same artifact, through the same gates
