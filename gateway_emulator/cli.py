@@ -177,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         log_level=args.log_level,
         access_log=args.log_level == "debug",
+        server_header=False,  # API Gateway sends no Server header
         lifespan="on",
         timeout_graceful_shutdown=3,
     )

@@ -344,6 +344,11 @@ class Gateway:
         await send({"type": "http.response.body", "body": body})
 
 
+# Set by the gateway (content-length, x-amzn-requestid) or by the HTTP server (date, server,
+# connection handling, transfer-encoding): a function's own value would double or contradict them.
+_REMAPPED = frozenset({b"content-length", b"transfer-encoding", b"connection", b"date", b"server", b"x-amzn-requestid"})
+
+
 def _better(a: _CompiledRoute, b: _CompiledRoute) -> bool:
     if a.rank != b.rank:
         return a.rank < b.rank
@@ -542,6 +547,13 @@ def _map_proxy_response(payload: bytes) -> tuple[int, list[tuple[bytes, bytes]],
             seen.add(str(name).lower())
     if "content-type" not in seen:
         out.append((b"content-type", b"application/json"))
+    # Headers the gateway or the HTTP server set themselves are passed on renamed, as API Gateway
+    # does (x-amzn-Remapped-<name>): a second Content-Length makes strict clients (Node) refuse the
+    # whole answer, and the function's value may not match the body sent (e.g. after base64).
+    out = [
+        (b"x-amzn-remapped-" + name.lower(), value) if name.lower() in _REMAPPED else (name, value)
+        for name, value in out
+    ]
     body = data.get("body")
     if body is None:
         raw = b""
