@@ -103,7 +103,8 @@ def test_usage_plan_throttle_applies_per_api_key_before_the_method_limit() -> No
     gw, api, route = _keyed_gateway(plan, clock)
     plans = gw._key_plans["secret"]
     verdicts = [gw._throttle(api, route, "secret", plans) for _ in range(3)]
-    assert verdicts == [None, None, THROTTLED]
+    assert verdicts[:2] == [None, None]
+    assert verdicts[2] == (THROTTLED, "usage plan Plan throttle (rate 1/s, burst 2)")
     clock.now += 1.0
     assert gw._throttle(api, route, "secret", plans) is None
 
@@ -113,7 +114,8 @@ def test_usage_plan_quota_answers_limit_exceeded() -> None:
     gw, api, route = _keyed_gateway(plan, _Clock())
     plans = gw._key_plans["secret"]
     verdicts = [gw._throttle(api, route, "secret", plans) for _ in range(3)]
-    assert verdicts == [None, None, QUOTA_EXCEEDED]
+    assert verdicts[:2] == [None, None]
+    assert verdicts[2] == (QUOTA_EXCEEDED, "usage plan Plan: quota of 2 used up")
     assert QUOTA_EXCEEDED[:2] == (429, b'{"message":"Limit Exceeded"}')
 
 
