@@ -19,6 +19,7 @@ from gateway_emulator.lambda_runtime import (
     find_rie_binary,
     kill_all_groups,
 )
+from gateway_emulator.ports import PortUnavailableError, bind_server_socket
 from gateway_emulator.template import AppConfig, TemplateError, load_app
 from gateway_emulator.throttling import ThrottleLimits
 
@@ -156,15 +157,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # feature-toggle chatter
+    # Bound (not yet listening) before anything starts: a busy port is one line at once, not a
+    # traceback after the warm pool started. uvicorn listens on it once the pool is ready.
+    try:
+        listen_socket = bind_server_socket(args.host, args.port, "--port {port} (make serve SERVE_PORT={port})")
+    except PortUnavailableError as exc:
+        log.error("%s", exc)
+        return 2
     try:
         app = load_app(args.template, _pairs(args.parameter_overrides, "--parameter-overrides"))
     except TemplateError as exc:
         log.error("%s", exc)
+        listen_socket.close()
         return 2
     try:
         gateway = make_gateway(args, app)
     except RuntimeError as exc:
         log.error("%s", exc)
+        listen_socket.close()
         return 2
     describe(gateway, args)
     atexit.register(kill_all_groups)
@@ -186,9 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Server.run() picks uvicorn's loop ("auto": uvloop when installed, as locked): with plain
         # asyncio.run the selector loop's Python-level socket writes were ~45 % of the gateway's
         # samples in a py-spy profile under load.
-        server.run()
+        server.run(sockets=[listen_socket])
     except KeyboardInterrupt:
         pass
     finally:
         kill_all_groups()
+        listen_socket.close()
     return 0 if server.started else 1
