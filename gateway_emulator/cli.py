@@ -82,11 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--python", default=sys.executable, help="interpreter that runs awslambdaric")
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--env", nargs="*", default=[], metavar="NAME=VALUE", help="extra function variables")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="serve edits without a restart: new execution environments start from changed function code, "
+        "layers or template (polled twice a second); `make serve` turns it on",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return p
 
 
-def make_gateway(args: argparse.Namespace, app: AppConfig) -> Gateway:
+def make_gateway(args: argparse.Namespace, app: AppConfig, parameters: dict[str, str]) -> Gateway:
     rie = find_rie_binary()
     runtime = RuntimeSettings(
         python=args.python, region=args.region, host="127.0.0.1", extra_env=_pairs(args.env, "--env")
@@ -113,6 +119,8 @@ def make_gateway(args: argparse.Namespace, app: AppConfig) -> Gateway:
         integration_timeout_s=args.integration_timeout,
         api_keys=tuple(keys),
         warm_up_path=None if args.warm_up_path.lower() == "none" else args.warm_up_path,
+        watch=args.watch,
+        parameters=parameters,
     )
     return Gateway(app, pools, settings)
 
@@ -164,14 +172,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PortUnavailableError as exc:
         log.error("%s", exc)
         return 2
+    parameters = _pairs(args.parameter_overrides, "--parameter-overrides")
     try:
-        app = load_app(args.template, _pairs(args.parameter_overrides, "--parameter-overrides"))
+        app = load_app(args.template, parameters)
     except TemplateError as exc:
         log.error("%s", exc)
         listen_socket.close()
         return 2
     try:
-        gateway = make_gateway(args, app)
+        gateway = make_gateway(args, app, parameters)
     except RuntimeError as exc:
         log.error("%s", exc)
         listen_socket.close()

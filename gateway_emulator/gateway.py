@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import fnmatch
 import json
@@ -30,6 +31,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -37,8 +39,9 @@ import orjson
 
 from gateway_emulator.answer_log import AnswerLog
 from gateway_emulator.lambda_runtime import FunctionPool, InvocationResult, Outcome
-from gateway_emulator.template import ApiConfig, AppConfig, Route, UsagePlan
+from gateway_emulator.template import ApiConfig, AppConfig, Route, TemplateError, UsagePlan, load_app
 from gateway_emulator.throttling import THROTTLED_BODY, THROTTLED_STATUS, ThrottleLimits, Throttler
+from gateway_emulator.watch import watch_changes
 
 log = logging.getLogger("gateway_emulator.gateway")
 
@@ -78,6 +81,10 @@ class GatewaySettings:
     # GET path whose event initialises warm-pool environments (falls back to the function's
     # first GET route without path parameters or API key); None: no warm-up invocation.
     warm_up_path: str | None = DEFAULT_WARM_UP_PATH
+    # Watch mode: edits of the functions' code, their layers or the template reach new execution
+    # environments without a restart (the template is read again with ``parameters``).
+    watch: bool = False
+    parameters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,13 +135,22 @@ class Gateway:
     settings: GatewaySettings = field(default_factory=GatewaySettings)
 
     def __post_init__(self) -> None:
-        self._routes = [_compile(r, api) for api in self.app.apis for r in api.routes]
-        self._throttler = Throttler(self.settings.clock)
         self._quota: dict[str, _QuotaCounter] = {}
+        self._configure(self.app)
+        self.started = asyncio.Event()
+        self._answers = AnswerLog(log)
+        self._watcher: asyncio.Task[None] | None = None
+
+    def _configure(self, app: AppConfig) -> None:
+        """Routes, API keys and throttle buckets from ``app`` (at start, and in watch mode when the
+        template changed: buckets start full again, like a new deployment's)."""
+        self.app = app
+        self._routes = [_compile(r, api) for api in app.apis for r in api.routes]
+        self._throttler = Throttler(self.settings.clock)
         self._key_plans: dict[str, list[UsagePlan]] = {}
         # API keys: template values where given, otherwise the values passed on the command line.
         generated = list(self.settings.api_keys)
-        for api in self.app.apis:
+        for api in app.apis:
             for plan in api.usage_plans:
                 for key_id in plan.key_ids:
                     value = api.api_keys.get(key_id)
@@ -146,8 +162,6 @@ class Gateway:
             for value in api.api_keys.values():
                 for v in [value] if value else generated:
                     self._key_plans.setdefault(v, [])
-        self.started = asyncio.Event()
-        self._answers = AnswerLog(log)
 
     @property
     def api_key_values(self) -> list[str]:
@@ -172,6 +186,8 @@ class Gateway:
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                if self.settings.watch:
+                    self._watcher = asyncio.create_task(self._watch())
                 self.started.set()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -180,7 +196,74 @@ class Gateway:
                 return
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
         await asyncio.gather(*(p.close() for p in self.pools.values()), return_exceptions=True)
+
+    # -- watch mode ---------------------------------------------------------------------------
+    def watched_roots(self) -> list[Path]:
+        """The template, every function's code folder and every layer's folder."""
+        roots = [self.app.template_path]
+        for pool in self.pools.values():
+            roots.append(pool.fn.code_dir)
+            roots.extend(layer.source_dir for layer in pool.fn.layers)
+        return sorted(set(roots))
+
+    async def _watch(self) -> None:
+        shown = ", ".join(str(root) for root in self.watched_roots())
+        log.info("watch mode: new execution environments start from changes to %s", shown)
+        async for paths in watch_changes(self.watched_roots):
+            try:
+                await self.apply_changes(paths)
+            except Exception:  # a bad edit must not end watching (nor the server)
+                log.exception("watch mode: could not apply the changes to %s", ", ".join(paths))
+
+    async def apply_changes(self, paths: list[str]) -> None:
+        """Act on changed files: a changed template is read again (routes, throttling and keys at
+        once; function settings for new environments); a function whose code or layer changed
+        gets new environments."""
+        renewed: set[str] = set()
+        template = str(self.app.template_path)
+        if template in paths:
+            renewed = await self._reload_template()
+        for function_id, pool in self.pools.items():
+            if function_id in renewed:
+                continue
+            folders = [pool.fn.code_dir, *(layer.source_dir for layer in pool.fn.layers)]
+            hits = [p for p in paths if any(Path(p).is_relative_to(folder) for folder in folders)]
+            if hits:
+                more = f" and {len(hits) - 1} more" if len(hits) > 1 else ""
+                pool.renew(f"{hits[0]}{more} changed")
+
+    async def _reload_template(self) -> set[str]:
+        """Read the changed template; apply it unless it is invalid or adds or removes functions
+        (then the previous one keeps serving). Returns the functions whose settings changed."""
+        path = self.app.template_path
+        try:
+            app = await asyncio.to_thread(load_app, path, self.settings.parameters)
+        except TemplateError as exc:
+            log.error("template changed but cannot be used, still serving the previous one: %s", exc)
+            return set()
+        if set(app.functions) != set(self.pools):
+            log.error(
+                "template changed its functions (%s -> %s): restart the emulator to apply it; "
+                "still serving the previous one",
+                ", ".join(sorted(self.pools)),
+                ", ".join(sorted(app.functions)),
+            )
+            return set()
+        self._configure(app)
+        routes = sum(len(api.routes) for api in app.apis)
+        log.info("template changed: %d routes, throttling, API keys and usage plans reloaded", routes)
+        renewed: set[str] = set()
+        for function_id, pool in self.pools.items():
+            pool.warm_up_event = self.warm_up_event(function_id)
+            if app.functions[function_id] != pool.fn:
+                pool.renew("its template settings changed", app.functions[function_id])
+                renewed.add(function_id)
+        return renewed
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = str(uuid.uuid4())
