@@ -565,7 +565,7 @@ class FunctionPool:
         missing = min(self.settings.warm_pool, self.limit) - len(self._envs)
         for _ in range(max(0, missing)):
             env = self._new_env()
-            log.info("%s: starting a warm-pool environment in place of one lost or retired", env.env_id)
+            log.info("%s: replacing a lost or retired warm-pool environment", env.env_id)
             task = asyncio.get_running_loop().create_task(self._prepare(env))
             self._preparing.add(task)
             task.add_done_callback(self._preparing.discard)
