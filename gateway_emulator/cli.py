@@ -6,6 +6,7 @@ import argparse
 import atexit
 import logging
 import secrets
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -159,6 +160,11 @@ def describe(gateway: Gateway, args: argparse.Namespace) -> None:
         log.info("accepted API keys (header x-api-key): %s", ", ".join(gateway.api_key_values))
 
 
+def _serving_message(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"serving on http://{shown}:{port} (Ctrl-C to stop)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -200,7 +206,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         lifespan="on",
         timeout_graceful_shutdown=3,
     )
-    server = uvicorn.Server(config)
+
+    class _Server(uvicorn.Server):
+        # uvicorn announces its address only for sockets it bound itself: say where it listens.
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                log.info("%s", _serving_message(args.host, listen_socket.getsockname()[1]))
+
+    server = _Server(config)
     try:
         # Server.run() picks uvicorn's loop ("auto": uvloop when installed, as locked): with plain
         # asyncio.run the selector loop's Python-level socket writes were ~45 % of the gateway's

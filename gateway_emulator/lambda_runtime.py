@@ -461,6 +461,7 @@ class FunctionPool:
         # Watch mode: renew() starts a new generation; environments of an older one are stopped
         # when idle, or once their in-flight invocation has answered.
         self.generation = 0
+        self._stopping: set[asyncio.Task[None]] = set()
 
     @property
     def size(self) -> int:
@@ -480,6 +481,12 @@ class FunctionPool:
         self._envs.add(env)
         return env
 
+    def _stop_later(self, env: ExecutionEnvironment) -> None:
+        # The event loop keeps only weak references to tasks: hold the stop until it is done.
+        task = asyncio.get_running_loop().create_task(env.stop())
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
     def renew(self, reason: str, fn: FunctionConfig | None = None) -> None:
         """New requests go to environments started from the current files (and ``fn``, the
         function's settings from a changed template): idle environments are stopped now, busy
@@ -490,7 +497,7 @@ class FunctionPool:
         stale_idle, self._idle = self._idle, []
         for env in stale_idle:
             self._envs.discard(env)
-            asyncio.get_running_loop().create_task(env.stop())
+            self._stop_later(env)
         busy = sum(1 for env in self._envs if env.generation != self.generation)
         log.info(
             "function %s: %s: new environments start from the changed files (%d idle stopped, %d busy retire "
@@ -618,7 +625,7 @@ class FunctionPool:
                 self._idle.append(env)
             else:  # failed, or retired by renew() while it served this request
                 self._envs.discard(env)
-                asyncio.get_running_loop().create_task(env.stop())
+                self._stop_later(env)
                 if not self._closed:
                     self._replenish()
         self._report(result)
@@ -657,4 +664,4 @@ class FunctionPool:
         envs = list(self._envs)
         self._envs.clear()
         self._idle.clear()
-        await asyncio.gather(*(e.stop() for e in envs), return_exceptions=True)
+        await asyncio.gather(*(e.stop() for e in envs), *self._stopping, return_exceptions=True)
