@@ -6,6 +6,7 @@ import argparse
 import atexit
 import logging
 import secrets
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from gateway_emulator.lambda_runtime import (
     find_rie_binary,
     kill_all_groups,
 )
+from gateway_emulator.ports import PortUnavailableError, bind_server_socket
 from gateway_emulator.template import AppConfig, TemplateError, load_app
 from gateway_emulator.throttling import ThrottleLimits
 
@@ -81,11 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--python", default=sys.executable, help="interpreter that runs awslambdaric")
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--env", nargs="*", default=[], metavar="NAME=VALUE", help="extra function variables")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="serve edits without a restart: new execution environments start from changed function code, "
+        "layers or template (polled twice a second); `make serve` turns it on",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return p
 
 
-def make_gateway(args: argparse.Namespace, app: AppConfig) -> Gateway:
+def make_gateway(args: argparse.Namespace, app: AppConfig, parameters: dict[str, str]) -> Gateway:
     rie = find_rie_binary()
     runtime = RuntimeSettings(
         python=args.python, region=args.region, host="127.0.0.1", extra_env=_pairs(args.env, "--env")
@@ -112,6 +120,8 @@ def make_gateway(args: argparse.Namespace, app: AppConfig) -> Gateway:
         integration_timeout_s=args.integration_timeout,
         api_keys=tuple(keys),
         warm_up_path=None if args.warm_up_path.lower() == "none" else args.warm_up_path,
+        watch=args.watch,
+        parameters=parameters,
     )
     return Gateway(app, pools, settings)
 
@@ -150,21 +160,36 @@ def describe(gateway: Gateway, args: argparse.Namespace) -> None:
         log.info("accepted API keys (header x-api-key): %s", ", ".join(gateway.api_key_values))
 
 
+def _serving_message(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"serving on http://{shown}:{port} (Ctrl-C to stop)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # feature-toggle chatter
+    # Bound (not yet listening) before anything starts: a busy port is one line at once, not a
+    # traceback after the warm pool started. uvicorn listens on it once the pool is ready.
     try:
-        app = load_app(args.template, _pairs(args.parameter_overrides, "--parameter-overrides"))
-    except TemplateError as exc:
+        listen_socket = bind_server_socket(args.host, args.port, "--port {port} (make serve SERVE_PORT={port})")
+    except PortUnavailableError as exc:
         log.error("%s", exc)
         return 2
+    parameters = _pairs(args.parameter_overrides, "--parameter-overrides")
     try:
-        gateway = make_gateway(args, app)
+        app = load_app(args.template, parameters)
+    except TemplateError as exc:
+        log.error("%s", exc)
+        listen_socket.close()
+        return 2
+    try:
+        gateway = make_gateway(args, app, parameters)
     except RuntimeError as exc:
         log.error("%s", exc)
+        listen_socket.close()
         return 2
     describe(gateway, args)
     atexit.register(kill_all_groups)
@@ -177,17 +202,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         log_level=args.log_level,
         access_log=args.log_level == "debug",
+        server_header=False,  # API Gateway sends no Server header
         lifespan="on",
         timeout_graceful_shutdown=3,
     )
-    server = uvicorn.Server(config)
+
+    class _Server(uvicorn.Server):
+        # uvicorn announces its address only for sockets it bound itself: say where it listens.
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                log.info("%s", _serving_message(args.host, listen_socket.getsockname()[1]))
+
+    server = _Server(config)
     try:
         # Server.run() picks uvicorn's loop ("auto": uvloop when installed, as locked): with plain
         # asyncio.run the selector loop's Python-level socket writes were ~45 % of the gateway's
         # samples in a py-spy profile under load.
-        server.run()
+        server.run(sockets=[listen_socket])
     except KeyboardInterrupt:
         pass
     finally:
         kill_all_groups()
+        listen_socket.close()
     return 0 if server.started else 1

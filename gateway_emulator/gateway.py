@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import fnmatch
 import json
@@ -30,14 +31,17 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import orjson
 
+from gateway_emulator.answer_log import AnswerLog
 from gateway_emulator.lambda_runtime import FunctionPool, InvocationResult, Outcome
-from gateway_emulator.template import ApiConfig, AppConfig, Route, UsagePlan
+from gateway_emulator.template import ApiConfig, AppConfig, Route, TemplateError, UsagePlan, load_app
 from gateway_emulator.throttling import THROTTLED_BODY, THROTTLED_STATUS, ThrottleLimits, Throttler
+from gateway_emulator.watch import watch_changes
 
 log = logging.getLogger("gateway_emulator.gateway")
 
@@ -53,6 +57,8 @@ DEFAULT_INTEGRATION_TIMEOUT_S = 29.0
 ACCOUNT_LIMITS = ThrottleLimits(rate=10000.0, burst=5000)
 ACCOUNT_ID = "123456789012"
 DEFAULT_WARM_UP_PATH = "/health"
+# How long the body of a refused request is read (and discarded) before the connection is closed.
+DRAIN_LIMIT_S = 30.0
 WARM_UP_USER_AGENT = "gateway-emulator-warm-up"
 
 MISSING_TOKEN = (403, b'{"message":"Missing Authentication Token"}', "MissingAuthenticationTokenException")
@@ -75,6 +81,10 @@ class GatewaySettings:
     # GET path whose event initialises warm-pool environments (falls back to the function's
     # first GET route without path parameters or API key); None: no warm-up invocation.
     warm_up_path: str | None = DEFAULT_WARM_UP_PATH
+    # Watch mode: edits of the functions' code, their layers or the template reach new execution
+    # environments without a restart (the template is read again with ``parameters``).
+    watch: bool = False
+    parameters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -125,13 +135,22 @@ class Gateway:
     settings: GatewaySettings = field(default_factory=GatewaySettings)
 
     def __post_init__(self) -> None:
-        self._routes = [_compile(r, api) for api in self.app.apis for r in api.routes]
-        self._throttler = Throttler(self.settings.clock)
         self._quota: dict[str, _QuotaCounter] = {}
+        self._configure(self.app)
+        self.started = asyncio.Event()
+        self._answers = AnswerLog(log)
+        self._watcher: asyncio.Task[None] | None = None
+
+    def _configure(self, app: AppConfig) -> None:
+        """Routes, API keys and throttle buckets from ``app`` (at start, and in watch mode when the
+        template changed: buckets start full again, like a new deployment's)."""
+        self.app = app
+        self._routes = [_compile(r, api) for api in app.apis for r in api.routes]
+        self._throttler = Throttler(self.settings.clock)
         self._key_plans: dict[str, list[UsagePlan]] = {}
         # API keys: template values where given, otherwise the values passed on the command line.
         generated = list(self.settings.api_keys)
-        for api in self.app.apis:
+        for api in app.apis:
             for plan in api.usage_plans:
                 for key_id in plan.key_ids:
                     value = api.api_keys.get(key_id)
@@ -143,7 +162,6 @@ class Gateway:
             for value in api.api_keys.values():
                 for v in [value] if value else generated:
                     self._key_plans.setdefault(v, [])
-        self.started = asyncio.Event()
 
     @property
     def api_key_values(self) -> list[str]:
@@ -168,6 +186,8 @@ class Gateway:
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                if self.settings.watch:
+                    self._watcher = asyncio.create_task(self._watch())
                 self.started.set()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -176,20 +196,88 @@ class Gateway:
                 return
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
         await asyncio.gather(*(p.close() for p in self.pools.values()), return_exceptions=True)
+
+    # -- watch mode ---------------------------------------------------------------------------
+    def watched_roots(self) -> list[Path]:
+        """The template, every function's code folder and every layer's folder."""
+        roots = [self.app.template_path]
+        for pool in self.pools.values():
+            roots.append(pool.fn.code_dir)
+            roots.extend(layer.source_dir for layer in pool.fn.layers)
+        return sorted(set(roots))
+
+    async def _watch(self) -> None:
+        shown = ", ".join(str(root) for root in self.watched_roots())
+        log.info("watch mode: new execution environments start from changes to %s", shown)
+        async for paths in watch_changes(self.watched_roots):
+            try:
+                await self.apply_changes(paths)
+            except Exception:  # a bad edit must not end watching (nor the server)
+                log.exception("watch mode: could not apply the changes to %s", ", ".join(paths))
+
+    async def apply_changes(self, paths: list[str]) -> None:
+        """Act on changed files: a changed template is read again (routes, throttling and keys at
+        once; function settings for new environments); a function whose code or layer changed
+        gets new environments."""
+        renewed: set[str] = set()
+        template = str(self.app.template_path)
+        if template in paths:
+            renewed = await self._reload_template()
+        for function_id, pool in self.pools.items():
+            if function_id in renewed:
+                continue
+            folders = [pool.fn.code_dir, *(layer.source_dir for layer in pool.fn.layers)]
+            hits = [p for p in paths if any(Path(p).is_relative_to(folder) for folder in folders)]
+            if hits:
+                more = f" and {len(hits) - 1} more" if len(hits) > 1 else ""
+                pool.renew(f"{hits[0]}{more} changed")
+
+    async def _reload_template(self) -> set[str]:
+        """Read the changed template; apply it unless it is invalid or adds or removes functions
+        (then the previous one keeps serving). Returns the functions whose settings changed."""
+        path = self.app.template_path
+        try:
+            app = await asyncio.to_thread(load_app, path, self.settings.parameters)
+        except TemplateError as exc:
+            log.error("template changed but cannot be used, still serving the previous one: %s", exc)
+            return set()
+        if set(app.functions) != set(self.pools):
+            log.error(
+                "template changed its functions (%s -> %s): restart the emulator to apply it; "
+                "still serving the previous one",
+                ", ".join(sorted(self.pools)),
+                ", ".join(sorted(app.functions)),
+            )
+            return set()
+        self._configure(app)
+        routes = sum(len(api.routes) for api in app.apis)
+        log.info("template changed: %d routes, throttling, API keys and usage plans reloaded", routes)
+        renewed: set[str] = set()
+        for function_id, pool in self.pools.items():
+            pool.warm_up_event = self.warm_up_event(function_id)
+            if app.functions[function_id] != pool.fn:
+                pool.renew("its template settings changed", app.functions[function_id])
+                renewed.add(function_id)
+        return renewed
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = str(uuid.uuid4())
         headers: list[tuple[bytes, bytes]] = scope["headers"]
+        answer = _Answerer(self._answers, scope, receive, send, request_id, _body_follows(headers))
         declared = _content_length(headers)
         if declared is not None and declared > MAX_PAYLOAD_BYTES:
-            await _gateway_response(send, TOO_LARGE, request_id)
+            await answer.refuse(TOO_LARGE, f"body of {declared} bytes is over API Gateway's 10 MB payload quota")
             return
         method: str = scope["method"]
         path: str = scope["path"] or "/"
         match = self._match(path, method)
         if match is None:
-            await _gateway_response(send, MISSING_TOKEN, request_id)
+            await answer.refuse(MISSING_TOKEN, f"no resource and method match {method} {path}")
             return
         compiled, params = match
         route, api = compiled.route, compiled.api
@@ -197,33 +285,39 @@ class Gateway:
         plans: list[UsagePlan] = []
         if route.api_key_required:
             if api_key is None or api_key not in self._key_plans:
-                await _gateway_response(send, FORBIDDEN, request_id)
+                reason = "no x-api-key header" if api_key is None else "the x-api-key value is not an accepted key"
+                await answer.refuse(FORBIDDEN, f"{reason} (the method requires an API key)")
                 return
             plans = self._key_plans[api_key]
         if self.settings.throttling:
             verdict = self._throttle(api, route, api_key, plans)
             if verdict is not None:
-                await _gateway_response(send, verdict, request_id)
+                await answer.refuse(*verdict)
                 return
         body = await _read_body(receive, MAX_PAYLOAD_BYTES)
         if body is None:
-            await _gateway_response(send, TOO_LARGE, request_id)
+            await answer.refuse(TOO_LARGE, "chunked body over API Gateway's 10 MB payload quota")
             return
+        answer.body_pending = False
         event = _proxy_event(scope, headers, body, route, api, params, request_id, api_key)
         payload = orjson.dumps(event)  # ~10x faster than json.dumps on a ~3 kB event (45 us a request)
         if len(payload) > LAMBDA_SYNC_PAYLOAD_BYTES:
-            log.warning("%s: event of %d bytes is over Lambda's 6 MB payload quota", request_id, len(payload))
-            await _gateway_response(send, INTERNAL_ERROR, request_id)
+            # Lambda refuses the invoke (RequestTooLargeException, 413); API Gateway answers 500
+            # for any invocation Lambda rejects (docs/emulator.md, "Body size limits").
+            reason = (
+                f"Lambda refused the invoke: event of {len(payload)} bytes (body {len(body)}) is over "
+                f"the 6 MB synchronous payload quota (Lambda 413 -> API Gateway 500)"
+            )
+            await answer.refuse(INTERNAL_ERROR, reason)
             return
         pool = self.pools[route.function_id]
         task = asyncio.ensure_future(pool.invoke(payload))
         # The invocation keeps its environment busy past a gateway timeout, as on AWS.
         done, _ = await asyncio.wait({task}, timeout=self.settings.integration_timeout_s)
         if not done:
-            log.warning("%s: integration timed out after %.1f s", request_id, self.settings.integration_timeout_s)
-            await _gateway_response(send, TIMED_OUT, request_id)
+            await answer.refuse(TIMED_OUT, f"integration timed out after {self.settings.integration_timeout_s:.1f} s")
             return
-        await self._send_lambda_result(send, task.result(), request_id)
+        await self._send_lambda_result(answer, task.result())
 
     def warm_up_event(self, function_id: str) -> bytes | None:
         """The proxy event of a GET request that initialises a warm-pool environment of
@@ -275,17 +369,18 @@ class Gateway:
 
     def _throttle(
         self, api: ApiConfig, route: Route, api_key: str | None, plans: list[UsagePlan]
-    ) -> tuple[int, bytes, str] | None:
+    ) -> tuple[tuple[int, bytes, str], str] | None:
+        """None when the request may pass, else the answer and why."""
         # Order as documented: per-client (usage plan) limits, then per-method stage limits, then
         # the account limit (api-gateway-request-throttling.html, "How throttling limit settings
         # are applied").
         for plan in plans:
             if plan.quota_limit is not None and not self._quota_admit(plan, api_key or ""):
-                return QUOTA_EXCEEDED
+                return QUOTA_EXCEEDED, f"usage plan {plan.logical_id}: quota of {plan.quota_limit} used up"
             if plan.throttle is not None and not self._throttler.admit(
                 f"plan:{plan.logical_id}:{api_key}", plan.throttle
             ):
-                return THROTTLED
+                return THROTTLED, f"usage plan {plan.logical_id} throttle ({_describe(plan.throttle)})"
         limits = api.method_throttles.get((route.resource, route.method)) or api.method_throttles.get(
             (route.resource, "*")
         )
@@ -294,9 +389,9 @@ class Gateway:
         if limits is not None and not self._throttler.admit(
             f"method:{api.logical_id}:{route.method} {route.resource}", limits
         ):
-            return THROTTLED
+            return THROTTLED, f"method throttle of {route.method} {route.resource} ({_describe(limits)})"
         if not self._throttler.admit("account", ACCOUNT_LIMITS):
-            return THROTTLED
+            return THROTTLED, f"account throttle ({_describe(ACCOUNT_LIMITS)})"
         return None
 
     def _quota_admit(self, plan: UsagePlan, api_key: str) -> bool:
@@ -318,30 +413,38 @@ class Gateway:
         counter.used += 1
         return True
 
-    async def _send_lambda_result(self, send: Send, result: InvocationResult, request_id: str) -> None:
-        if result.outcome in (Outcome.THROTTLED, Outcome.START_FAILED):
-            if result.outcome is Outcome.THROTTLED:
-                log.warning("%s: function concurrency limit reached (Lambda 429 -> API Gateway 500)", request_id)
-            await _gateway_response(send, INTERNAL_ERROR, request_id)
+    async def _send_lambda_result(self, answer: _Answerer, result: InvocationResult) -> None:
+        if result.outcome is Outcome.THROTTLED:
+            await answer.refuse(INTERNAL_ERROR, "function concurrency limit reached (Lambda 429 -> API Gateway 500)")
+            return
+        if result.outcome is Outcome.START_FAILED:
+            await answer.refuse(INTERNAL_ERROR, "no execution environment could be started")
             return
         if result.outcome is not Outcome.OK:
-            await _gateway_response(send, BAD_GATEWAY, request_id)
+            await answer.refuse(BAD_GATEWAY, f"function {result.outcome.value} ({result.env_id})")
             return
         if len(result.payload) > LAMBDA_SYNC_PAYLOAD_BYTES:
             # Lambda fails an invocation whose response exceeds the 6 MB synchronous payload quota.
-            log.warning("%s: function response of %d bytes is over 6 MB", request_id, len(result.payload))
-            await _gateway_response(send, BAD_GATEWAY, request_id)
+            await answer.refuse(BAD_GATEWAY, f"function response of {len(result.payload)} bytes is over 6 MB")
             return
         mapped = _map_proxy_response(result.payload)
         if mapped is None:
-            log.warning("%s: malformed Lambda proxy response: %.200r", request_id, result.payload)
-            await _gateway_response(send, BAD_GATEWAY, request_id)
+            await answer.refuse(BAD_GATEWAY, f"malformed Lambda proxy response: {result.payload[:200]!r}")
             return
         status, out_headers, body = mapped
-        out_headers.append((b"x-amzn-requestid", request_id.encode()))
+        out_headers.append((b"x-amzn-requestid", answer.request_id.encode()))
         out_headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": out_headers})
-        await send({"type": "http.response.body", "body": body})
+        await answer.send({"type": "http.response.start", "status": status, "headers": out_headers})
+        await answer.send({"type": "http.response.body", "body": body})
+
+
+# Set by the gateway (content-length, x-amzn-requestid) or by the HTTP server (date, server,
+# connection handling, transfer-encoding): a function's own value would double or contradict them.
+_REMAPPED = frozenset({b"content-length", b"transfer-encoding", b"connection", b"date", b"server", b"x-amzn-requestid"})
+
+
+def _describe(limits: ThrottleLimits) -> str:
+    return f"rate {limits.rate:g}/s, burst {limits.burst}"
 
 
 def _better(a: _CompiledRoute, b: _CompiledRoute) -> bool:
@@ -384,21 +487,94 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-async def _gateway_response(send: Send, response: tuple[int, bytes, str], request_id: str) -> None:
-    status, body, error_type = response
-    await send(
-        {
+def _body_follows(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the request has a body still to be read (Content-Length > 0 or chunked) that the
+    client sends without waiting: with ``Expect: 100-continue`` it waits for our go-ahead, which a
+    refusal never gives, so there is nothing to drain."""
+    length, chunked, expect = None, False, False
+    for name, value in headers:
+        if name == b"content-length":
+            length = value
+        elif name == b"transfer-encoding":
+            chunked = True
+        elif name == b"expect" and value.lower() == b"100-continue":
+            expect = True
+    if expect:
+        return False
+    if chunked:
+        return True
+    try:
+        return length is not None and int(length) > 0
+    except ValueError:
+        return False
+
+
+async def _drain(receive: Receive, limit_s: float) -> tuple[int, bool]:
+    """Read and discard the rest of a request body: (bytes read, whether it was read to its end)."""
+    size = 0
+    try:
+        async with asyncio.timeout(limit_s):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return size, True
+                size += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return size, True
+    except TimeoutError:
+        return size, False
+
+
+@dataclass
+class _Answerer:
+    """Sends one request's answer; the gateway's own refusals are logged (AnswerLog) and never
+    drop the connection."""
+
+    answers: AnswerLog
+    scope: Scope
+    receive: Receive
+    send: Send
+    request_id: str
+    body_pending: bool  # the client is (or will be) sending a body the gateway has not read
+
+    async def refuse(self, response: tuple[int, bytes, str], reason: str) -> None:
+        status, body, error_type = response
+        method, path = self.scope["method"], self.scope["path"] or "/"
+        client = (self.scope.get("client") or ("-", 0))[0]
+        self.answers.record(
+            status,
+            error_type,
+            f"gateway answered {status} {error_type} to {method} {path} from {client}: {reason} "
+            f"(RequestId: {self.request_id})",
+        )
+        start = {
             "type": "http.response.start",
             "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
-                (b"x-amzn-requestid", request_id.encode()),
+                (b"x-amzn-requestid", self.request_id.encode()),
                 (b"x-amzn-errortype", error_type.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
-    )
-    await send({"type": "http.response.body", "body": body})
+        await self.send(start)
+        if not self.body_pending:
+            await self.send({"type": "http.response.body", "body": body})
+            return
+        # The answer goes out at once, but the response is finished only once the request body has
+        # been read: a server that closes a socket with unread data makes the kernel send a reset
+        # (RST), and a client still writing its body loses the answer (Connection: close, or a body
+        # over the 10 MB quota). Like nginx's lingering close, reading stops after DRAIN_LIMIT_S.
+        await self.send({"type": "http.response.body", "body": body, "more_body": True})
+        size, complete = await _drain(self.receive, DRAIN_LIMIT_S)
+        if not complete:
+            log.warning(
+                "%s: request body still arriving after %.0f s (%d bytes read): closing",
+                self.request_id,
+                DRAIN_LIMIT_S,
+                size,
+            )
+        await self.send({"type": "http.response.body", "body": b""})
 
 
 def _is_binary(content_type: str | None, binary_types: tuple[str, ...]) -> bool:
@@ -542,6 +718,13 @@ def _map_proxy_response(payload: bytes) -> tuple[int, list[tuple[bytes, bytes]],
             seen.add(str(name).lower())
     if "content-type" not in seen:
         out.append((b"content-type", b"application/json"))
+    # Headers the gateway or the HTTP server set themselves are passed on renamed, as API Gateway
+    # does (x-amzn-Remapped-<name>): a second Content-Length makes strict clients (Node) refuse the
+    # whole answer, and the function's value may not match the body sent (e.g. after base64).
+    out = [
+        (b"x-amzn-remapped-" + name.lower(), value) if name.lower() in _REMAPPED else (name, value)
+        for name, value in out
+    ]
     body = data.get("body")
     if body is None:
         raw = b""

@@ -189,6 +189,7 @@ class ExecutionEnvironment:
         self.settings = settings
         self.rie = rie
         self.env_id = f"{fn.logical_id}-{index}"
+        self.generation = 0  # the pool's generation it was started in (watch mode)
         self.proc: asyncio.subprocess.Process | None = None
         self.invocations = 0
         self.healthy = True
@@ -457,6 +458,10 @@ class FunctionPool:
         # RIE started, and the runtime's init runs on their first real request.
         self.warm_up_event: bytes | None = None
         self._preparing: set[asyncio.Task[float | None]] = set()
+        # Watch mode: renew() starts a new generation; environments of an older one are stopped
+        # when idle, or once their in-flight invocation has answered.
+        self.generation = 0
+        self._stopping: set[asyncio.Task[None]] = set()
 
     @property
     def size(self) -> int:
@@ -472,8 +477,38 @@ class FunctionPool:
     def _new_env(self) -> ExecutionEnvironment:
         self._counter += 1
         env = ExecutionEnvironment(self.fn, self.runtime, self.rie, self._counter)
+        env.generation = self.generation
         self._envs.add(env)
         return env
+
+    def _stop_later(self, env: ExecutionEnvironment) -> None:
+        # The event loop keeps only weak references to tasks: hold the stop until it is done.
+        task = asyncio.get_running_loop().create_task(env.stop())
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    def renew(self, reason: str, fn: FunctionConfig | None = None) -> None:
+        """New requests go to environments started from the current files (and ``fn``, the
+        function's settings from a changed template): idle environments are stopped now, busy
+        ones once their invocation has answered, so no in-flight request fails."""
+        if fn is not None:
+            self.fn = fn
+        self.generation += 1
+        stale_idle, self._idle = self._idle, []
+        for env in stale_idle:
+            self._envs.discard(env)
+            self._stop_later(env)
+        busy = sum(1 for env in self._envs if env.generation != self.generation)
+        log.info(
+            "function %s: %s: new environments start from the changed files (%d idle stopped, %d busy retire "
+            "after their request)",
+            self.fn.logical_id,
+            reason,
+            len(stale_idle),
+            busy,
+        )
+        if not self._closed:
+            self._replenish()
 
     async def start(self) -> None:
         """Start the warm pool and initialise it, like provisioned concurrency: the RIE only runs
@@ -520,21 +555,24 @@ class FunctionPool:
                 init_ms,
                 result.duration_ms,
             )
-        if self._closed:
+        if self._closed or env.generation != self.generation:
+            # closed, or the files changed while it initialised (watch mode): never serve old code
             self._envs.discard(env)
             await env.stop()
+            if not self._closed:
+                self._replenish()
             return None
         env.last_used = time.monotonic()
         self._idle.append(env)
         return init_ms
 
     def _replenish(self) -> None:
-        """Keep the warm pool at its size after a timeout or crash discarded an environment: the
-        replacement is started and initialised in the background, off the request path."""
+        """Keep the warm pool at its size after a timeout, a crash or watch mode discarded an
+        environment: the replacement is started and initialised in the background, off the request path."""
         missing = min(self.settings.warm_pool, self.limit) - len(self._envs)
         for _ in range(max(0, missing)):
             env = self._new_env()
-            log.info("%s: replacing a lost warm-pool environment", env.env_id)
+            log.info("%s: replacing a lost or retired warm-pool environment", env.env_id)
             task = asyncio.get_running_loop().create_task(self._prepare(env))
             self._preparing.add(task)
             task.add_done_callback(self._preparing.discard)
@@ -583,11 +621,11 @@ class FunctionPool:
             raise
         finally:
             env.last_used = time.monotonic()
-            if env.healthy and not self._closed:
+            if env.healthy and not self._closed and env.generation == self.generation:
                 self._idle.append(env)
-            else:
+            else:  # failed, or retired by renew() while it served this request
                 self._envs.discard(env)
-                asyncio.get_running_loop().create_task(env.stop())
+                self._stop_later(env)
                 if not self._closed:
                     self._replenish()
         self._report(result)
@@ -626,4 +664,4 @@ class FunctionPool:
         envs = list(self._envs)
         self._envs.clear()
         self._idle.clear()
-        await asyncio.gather(*(e.stop() for e in envs), return_exceptions=True)
+        await asyncio.gather(*(e.stop() for e in envs), *self._stopping, return_exceptions=True)

@@ -109,6 +109,7 @@ def _local_path(location: Any, base: Path, what: str) -> Path:
 def transform_template(path: Path, parameters: Mapping[str, str] | None = None) -> dict[str, Any]:
     """samtranslator's CloudFormation output for the SAM template at ``path``."""
     import boto3
+    import yaml
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
@@ -118,6 +119,8 @@ def transform_template(path: Path, parameters: Mapping[str, str] | None = None) 
         sam = yaml_parse(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise TemplateError(f"cannot read template {path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from exc
     if not isinstance(sam, dict) or "Resources" not in sam:
         raise TemplateError(f"{path} is not a SAM/CloudFormation template (no Resources)")
     _localize_uris(sam)

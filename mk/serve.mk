@@ -5,12 +5,15 @@ SERVE_TEMPLATE ?= template.yaml
 # Environments started and initialised (one warm-up GET /health each) before the port opens, like
 # provisioned concurrency: the first requests need no cold start. Further ones start on demand.
 SERVE_WARM_POOL ?= 2
+# 1: edits of function/, the layers or the template reach new execution environments without a
+# restart (--watch). The CLI's default is off, so benchmarks and load tests never see it.
+SERVE_WATCH ?= 1
 SERVE_ARGS ?=
 
 .PHONY: serve
 # $(MODEL) is made by `make train` (mk/train.mk) only when no model exists yet.
 serve: $(STAMP) $(MODEL) ## run the API locally like API Gateway + Lambda, no Docker (127.0.0.1:3000)
-	$(PY) -m gateway_emulator --template "$(SERVE_TEMPLATE)" --host "$(SERVE_HOST)" --port "$(SERVE_PORT)" --warm-pool "$(SERVE_WARM_POOL)" $(SERVE_ARGS)
+	$(PY) -m gateway_emulator --template "$(SERVE_TEMPLATE)" --host "$(SERVE_HOST)" --port "$(SERVE_PORT)" --warm-pool "$(SERVE_WARM_POOL)" $(if $(filter 1,$(SERVE_WATCH)),--watch) $(SERVE_ARGS)
 
 .PHONY: bench-emulator
 bench-emulator: $(STAMP) $(MODEL) ## benchmark the emulator (throttling off): req/s and latency percentiles

@@ -198,3 +198,4 @@ def test_log_shows_template_settings(emulator: Emulator) -> None:
     assert "stage test" in log
     assert "throttle GET /throttled: rate 20.0, burst 5" in log
     assert "concurrency 2" in log
+    assert f"serving on {emulator.url} (Ctrl-C to stop)" in log  # the socket is bound before uvicorn runs

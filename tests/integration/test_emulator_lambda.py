@@ -136,7 +136,7 @@ def test_a_crashed_warm_pool_environment_is_replaced_by_a_warmed_one(tmp_path: P
         assert len(_warm_ups(emu.log())) == 1
         assert c.post("/crash").status_code == 502
         assert _wait_for(lambda: len(_warm_ups(emu.log())) == 2, 10), emu.log()
-        assert "replacing a lost warm-pool environment" in emu.log()
+        assert "replacing a lost or retired warm-pool environment" in emu.log()
         _env_of(c.get("/echo"))
         assert _wait_for(lambda: len(_reports(emu.log())) == 2, 2)
         crash, served = _reports(emu.log())

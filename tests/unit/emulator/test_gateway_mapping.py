@@ -103,7 +103,8 @@ def test_usage_plan_throttle_applies_per_api_key_before_the_method_limit() -> No
     gw, api, route = _keyed_gateway(plan, clock)
     plans = gw._key_plans["secret"]
     verdicts = [gw._throttle(api, route, "secret", plans) for _ in range(3)]
-    assert verdicts == [None, None, THROTTLED]
+    assert verdicts[:2] == [None, None]
+    assert verdicts[2] == (THROTTLED, "usage plan Plan throttle (rate 1/s, burst 2)")
     clock.now += 1.0
     assert gw._throttle(api, route, "secret", plans) is None
 
@@ -113,5 +114,22 @@ def test_usage_plan_quota_answers_limit_exceeded() -> None:
     gw, api, route = _keyed_gateway(plan, _Clock())
     plans = gw._key_plans["secret"]
     verdicts = [gw._throttle(api, route, "secret", plans) for _ in range(3)]
-    assert verdicts == [None, None, QUOTA_EXCEEDED]
+    assert verdicts[:2] == [None, None]
+    assert verdicts[2] == (QUOTA_EXCEEDED, "usage plan Plan: quota of 2 used up")
     assert QUOTA_EXCEEDED[:2] == (429, b'{"message":"Limit Exceeded"}')
+
+
+@pytest.mark.parametrize(
+    "name", ["Content-Length", "content-length", "Date", "Server", "Transfer-Encoding", "Connection"]
+)
+def test_headers_the_gateway_sets_itself_come_back_remapped(name: str) -> None:
+    """Mangum passes the app's Content-Length on: sent next to the gateway's own, strict clients
+    (Node's llhttp) refuse the answer. API Gateway renames such headers x-amzn-Remapped-<name>."""
+    for field in ("headers", "multiValueHeaders"):
+        value: object = ["7"] if field == "multiValueHeaders" else "7"
+        mapped = _map_proxy_response(json.dumps({"statusCode": 200, field: {name: value}, "body": "x"}).encode())
+        assert mapped is not None
+        _, headers, _ = mapped
+        names = [k.lower() for k, _ in headers]
+        assert name.lower().encode() not in names
+        assert (b"x-amzn-remapped-" + name.lower().encode(), b"7") in headers

@@ -109,3 +109,11 @@ def test_an_invalid_sam_template_gives_a_clear_error(tmp_path: Path) -> None:
     )
     with pytest.raises(TemplateError, match="samtranslator rejected"):
         load_app(path)
+
+
+def test_a_yaml_syntax_error_gives_a_clear_error(tmp_path: Path) -> None:
+    """A template saved half-edited (watch mode reads it again) is a TemplateError, not a traceback."""
+    path = tmp_path / "template.yaml"
+    path.write_text("Resources: [not, a, template\n")
+    with pytest.raises(TemplateError, match=r"template\.yaml is not valid YAML: .*expected ',' or '\]'"):
+        load_app(path)
