@@ -25,7 +25,7 @@ EXPECTED_SKIPS = {
 CLOUDFORMATION = ["template.yaml", "container/template.yaml", "pipeline/roles.yaml"]
 
 
-def run_checkov(workdir: Path, framework: str, files: list[str]) -> dict[str, Any]:
+def run_checkov(workdir: Path, framework: str, files: list[str], home: Path) -> dict[str, Any]:
     done = subprocess.run(
         [str(tool("checkov")), "--framework", framework, "--skip-download", "--output", "json", "--compact"]
         + [arg for f in files for arg in ("-f", f)],
@@ -36,7 +36,7 @@ def run_checkov(workdir: Path, framework: str, files: list[str]) -> dict[str, An
         cwd=workdir,
         env={
             "PATH": "/usr/bin:/bin",
-            "HOME": str(workdir),
+            "HOME": str(home),  # its caches go to the scratch directory, not the repository
             "BC_SKIP_MAPPING": "TRUE",
             "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "",
         },
@@ -56,10 +56,13 @@ def reports(scratch: str) -> dict[str, dict[str, Any]]:
     for overlay in OVERLAYS:
         (k8s / f"{overlay}.yaml").write_text(rendered_text(overlay), encoding="utf-8")
     return {
-        "cloudformation": run_checkov(REPO_ROOT, "cloudformation", CLOUDFORMATION),
-        "kubernetes": run_checkov(root, "kubernetes", [f"k8s/{o}.yaml" for o in OVERLAYS]),
+        "cloudformation": run_checkov(REPO_ROOT, "cloudformation", CLOUDFORMATION, root),
+        "kubernetes": run_checkov(root, "kubernetes", [f"k8s/{o}.yaml" for o in OVERLAYS], root),
         "github_actions": run_checkov(
-            REPO_ROOT, "github_actions", sorted(map(str, Path(".github/workflows").glob("*.yml")))
+            REPO_ROOT,
+            "github_actions",
+            sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / ".github/workflows").glob("*.yml")),
+            root,
         ),
     }
 
