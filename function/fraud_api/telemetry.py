@@ -159,6 +159,11 @@ class Telemetry:
         blob = self.metrics.serialize_metric_set(metrics=pending)
         sys.stdout.write(orjson.dumps(blob).decode() + "\n")
 
+    def discard_metrics(self) -> None:
+        """Drop the values recorded since the last flush (the SnapStart warm-up's: no real traffic)."""
+        self._pending = {}
+        self.metrics.clear_metrics()
+
     def _decision_writer(self) -> Callable[[dict[str, Any]], None] | None:
         """A writer of decision lines in the Powertools format, or None when INFO is filtered out."""
         if not self._std_logger.isEnabledFor(logging.INFO):
