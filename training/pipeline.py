@@ -24,6 +24,7 @@ from training.export import (
     check_parity,
     to_onnx,
 )
+from training.policy_proposal import CostModel, propose_bands, write_policy_layer, write_proposal_report
 from training.report import write_report
 from training.train import TrainingParams, time_split, train_logistic_baseline, train_xgboost, xgboost_scores
 
@@ -39,6 +40,9 @@ class RunConfig:
     fraud_rate: float = 0.002
     min_positives: int = 20
     params: TrainingParams = field(default_factory=TrainingParams)
+    # The proposed decision policy goes next to the model layer (layers/policy) unless set.
+    policy_dir: Path | None = None
+    cost_model: CostModel = field(default_factory=CostModel)
 
 
 def _log(message: str) -> None:
@@ -128,4 +132,25 @@ def run(config: RunConfig) -> Manifest:
         f"recall {m['recall_at_threshold']:.3f}"
     )
     _log(f"wrote {config.out_dir / ONNX_FILE}, {config.out_dir / MANIFEST_FILE}, {report} in {seconds:.1f} s")
+    _propose_policy(config, manifest, split.y_val, val_scores, split.X_val[:, FEATURE_NAMES.index("Amount")])
     return manifest
+
+
+def _propose_policy(
+    config: RunConfig, manifest: Manifest, y_val: np.ndarray, scores: np.ndarray, amounts: np.ndarray
+) -> None:
+    """Bands that minimise the documented cost on validation (training/policy_proposal.py)."""
+    proposal = propose_bands(scores, y_val, amounts, config.cost_model)
+    document = proposal.document(f"proposed-{manifest.model_version}")
+    policy_dir = config.policy_dir if config.policy_dir is not None else config.out_dir.parent / "policy"
+    header = (
+        f"Proposed by `make train` for model {manifest.model_version} (training/report/policy.md).\n"
+        "Edit freely, then run `make policy` to check it and refresh policy.json; see docs/policy.md."
+    )
+    write_policy_layer(policy_dir, document, header)
+    write_proposal_report(config.report_dir, proposal, document)
+    bands = ", ".join(f"{b['outcome']} [{b['min']:.4f}, {b['max']:.4f})" for b in document["bands"])
+    _log(
+        f"policy proposed: {bands}; validation cost {proposal.cost:,.2f} "
+        f"(approve all: {proposal.approve_all_cost:,.2f})"
+    )
