@@ -21,7 +21,7 @@ $(FRAUD_SCORE): | $(STAMP)
 # The default data set (training/data.py, seed 7) as CSV, with its label, for `make score`.
 $(SCORE_DATA): | $(STAMP)
 	@mkdir -p $(dir $@)
-	$(PY) -c "import sys; from training.data import generate_synthetic; generate_synthetic().to_frame().to_csv(sys.argv[1], index=False)" $@
+	$(PY) -m scoring_cli export-synthetic $@
 
 .PHONY: policy
 policy: $(STAMP) $(MODEL) ## check layers/policy/policy.yaml against the model and write policy.json

@@ -166,6 +166,21 @@ def policy_stamp(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_synthetic(args: argparse.Namespace) -> int:
+    """The default data set (training/data.py, the seed training uses) as CSV or Parquet, with its label."""
+    from training.data import generate_synthetic
+    from training.train import TrainingParams
+
+    frame = generate_synthetic(seed=TrainingParams.seed).to_frame()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    writer = ChunkWriter(args.output)
+    writer.write(table)
+    writer.close()
+    print(f"{args.output}: {table.num_rows:,} rows", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fraud-score", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -199,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     stamp = commands.add_parser("policy-stamp", help="check DIR/policy.yaml and write DIR/policy.json")
     stamp.add_argument("directory", type=Path, nargs="?", default=DEFAULT_POLICY_DIR)
     stamp.set_defaults(run=policy_stamp)
+
+    export = commands.add_parser("export-synthetic", help="write the default synthetic data set (.csv or .parquet)")
+    export.add_argument("output", type=Path)
+    export.set_defaults(run=export_synthetic)
     return parser
 
 

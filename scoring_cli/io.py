@@ -63,17 +63,21 @@ def _batches(path: Path, chunk_rows: int) -> tuple[list[str], Iterator[pa.Record
 
 
 def _rebatch(reader: Any, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    """Regroup the reader's blocks into batches of exactly ``chunk_rows`` (the last may be shorter)."""
     pending: list[pa.RecordBatch] = []
     count = 0
+    schema = None
     for batch in reader:
+        schema = batch.schema
         pending.append(batch)
         count += batch.num_rows
-        if count >= chunk_rows:
-            table = pa.Table.from_batches(pending)
-            yield from table.combine_chunks().to_batches(max_chunksize=chunk_rows)
-            pending, count = [], 0
-    if pending:
-        yield from pa.Table.from_batches(pending).combine_chunks().to_batches(max_chunksize=chunk_rows)
+        while count >= chunk_rows:
+            table = pa.Table.from_batches(pending, schema=schema).combine_chunks()
+            yield table.slice(0, chunk_rows).to_batches()[0]
+            rest = table.slice(chunk_rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending, schema=schema).combine_chunks().to_batches()[0]
 
 
 def _numbers(column: pa.Array) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:

@@ -7,13 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fraud_scoring.model import FraudModel, load_model
 from fraud_scoring.offline import score_and_decide
 from fraud_scoring.policy import load_policy, policy_from_document
 from scoring_cli.__main__ import main
+from scoring_cli.io import _rebatch
 from training.data import FEATURE_NAMES, generate_synthetic
 
 POLICY_WITH_RULE = {
@@ -217,3 +221,13 @@ def test_policy_stamp_and_check(
     assert "changed since policy.json was written" in capsys.readouterr().err
     assert main(["--model-dir", str(model_dir), "policy-stamp", str(layer)]) == 2
     assert "must not contain {'extra'}" in capsys.readouterr().err
+
+
+@given(st.lists(st.integers(0, 40), max_size=12), st.integers(1, 17))
+@settings(max_examples=60, deadline=None)
+def test_property_rebatching_keeps_every_row_in_order_in_full_chunks(sizes: list[int], chunk_rows: int) -> None:
+    batches = [pa.record_batch({"a": pa.array(range(k), pa.int64())}) for k in sizes]
+    out = list(_rebatch(iter(batches), chunk_rows))
+    assert [x for b in out for x in b.column(0).to_pylist()] == [x for k in sizes for x in range(k)]
+    assert all(b.num_rows == chunk_rows for b in out[:-1])
+    assert all(0 < b.num_rows <= chunk_rows for b in out)
