@@ -140,7 +140,7 @@ def test_rule_on_named_feature_and_score() -> None:
     assert policy.decide(0.15, row(Amount=4000.0), {}) == PolicyDecision("APPROVE")  # amount too low
 
 
-@pytest.mark.parametrize("when", [f"f{AMOUNT} > 5000.0", f"features[{AMOUNT}] > 5000.0"])
+@pytest.mark.parametrize("when", [f"f{AMOUNT} > 5000.0", f"f{AMOUNT} > 5000.0 && Amount == f{AMOUNT}"])
 def test_rule_on_positional_feature(when: str) -> None:
     policy = policy_from_document(base_document(rules=[rule("big", when, "DECLINE")]), NAMES)
     assert policy.decide(0.0, row(Amount=6000.0), {}) == PolicyDecision("DECLINE", ("big",))
@@ -247,6 +247,7 @@ def test_property_decide_matches_the_rules_read_literally(
         ("Amountt > 3.0", r"rule 'bad': unknown name\(s\) Amountt"),
         ("f30 > 1.0", r"rule 'bad': unknown name\(s\) f30"),
         ("merchant == 'x'", r"rule 'bad': unknown name\(s\) merchant"),
+        ("features[3] > 1.0", r"rule 'bad': unknown name\(s\) features; .* as f0\.\.f29"),
         ("Amount + 1.0", r"rule 'bad': the expression yields float"),
         ("transaction_id + 1", r"rule 'bad': the expression fails to evaluate"),
         ("nosuchfn(Amount)", r"rule 'bad': "),
