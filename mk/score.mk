@@ -31,3 +31,7 @@ policy: $(STAMP) $(MODEL) ## check layers/policy/policy.yaml against the model a
 score: $(STAMP) $(MODEL) $(FRAUD_SCORE) $(if $(CSV),,$(SCORE_DATA)) ## score a file offline: CSV=in.csv OUT=out.csv (default: the synthetic data set, with a backtest)
 	$(FRAUD_SCORE) score "$(if $(CSV),$(CSV),$(SCORE_DATA))" "$(OUT)" $(if $(LABEL),--label $(LABEL)) \
 	  $(if $(POLICY),--policy "$(POLICY)") $(foreach c,$(COMPARE),--compare "$(c)") $(SCORE_ARGS)
+
+.PHONY: bench-policy
+bench-policy: $(STAMP) $(MODEL) ## benchmark policy decisions (20 rules) and offline scoring against ONNX Runtime's batch rate
+	$(PY) benchmarks/bench_policy.py $(BENCH_ARGS)

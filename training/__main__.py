@@ -9,6 +9,7 @@ from pathlib import Path
 from training.data import DataError
 from training.export import ParityError
 from training.pipeline import RunConfig, run
+from training.policy_proposal import CostModel
 from training.train import TrainingParams
 
 
@@ -35,7 +36,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--min-positives", type=int, default=RunConfig.min_positives, help="CSV: fewest frauds accepted"
     )
+    parser.add_argument(
+        "--review-cost", type=float, default=CostModel.review_cost, help="policy proposal: cost of one review"
+    )
+    parser.add_argument(
+        "--decline-cost",
+        type=float,
+        default=CostModel.decline_cost,
+        help="policy proposal: cost of declining a good transaction",
+    )
+    parser.add_argument(
+        "--policy-out", type=Path, help="policy layer folder (default: next to --out, i.e. layers/policy)"
+    )
     args = parser.parse_args(argv)
+    try:
+        cost_model = CostModel(args.review_cost, args.decline_cost)
+    except ValueError as exc:
+        parser.error(str(exc))
     config = RunConfig(
         out_dir=args.out,
         report_dir=args.report,
@@ -44,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         fraud_rate=args.fraud_rate,
         min_positives=args.min_positives,
         params=TrainingParams(seed=args.seed, threads=args.threads),
+        policy_dir=args.policy_out,
+        cost_model=cost_model,
     )
     try:
         run(config)
