@@ -122,9 +122,11 @@ def bench_decide(rounds: int, n_rows: int) -> dict[str, Any]:
     high_requests = [requests[i] for i in high]
     gated = policies["20 rules, min_score gates (as shipped)"]
     risky = [per_row_us(gated, high_scores, high_rows, high_requests) for _ in range(rounds)] if high else []
-    result = {name: round(statistics.median(values), 3) for name, values in times.items()}
+    # Best round and median round: on a shared machine the best round is the least disturbed one.
+    result = {name: {"best": round(min(v), 3), "median": round(statistics.median(v), 3)} for name, v in times.items()}
     if risky:
-        result[f"20 rules, gated, only rows with score >= 0.17 ({len(high)} rows)"] = round(statistics.median(risky), 3)
+        label = f"20 rules, gated, only rows with score >= 0.17 ({len(high)} rows)"
+        result[label] = {"best": round(min(risky), 3), "median": round(statistics.median(risky), 3)}
     return {"rows": n_rows, "rounds": rounds, "lowest_gate": lowest_gate, "per_transaction_us": result}
 
 
