@@ -86,33 +86,49 @@ def score_file(args: argparse.Namespace) -> int:
     rows = errors = 0
     total_chunks = -(-total_rows // args.chunk_rows) if total_rows else None
     try:
+        reads_request = any(p.request_fields for _, p in compared)
         for chunk in _progress(chunks, total_chunks, not args.no_progress):
             requests = None
-            if args.id_column in chunk.passthrough:
+            if reads_request and args.id_column in chunk.passthrough:
                 ids = chunk.passthrough[args.id_column].to_pylist()
                 requests = [{"transaction_id": None if v is None else str(v)} for v in ids]
             result = score_and_decide(model, policy, chunk.matrix, chunk.errors, requests)
-            n = len(result.errors)
+            n = result.scores.shape[0]
             rows += n
-            errors += sum(e is not None for e in result.errors)
+            errors += len(result.errors)
+            valid = result.valid
             columns: dict[str, Any] = {"row": pa.array(np.arange(chunk.first_row, chunk.first_row + n))}
             columns.update(chunk.passthrough)
-            valid = result.valid
             columns["fraud_score"] = pa.array(result.scores, mask=~valid)
             columns["is_fraud"] = pa.array(result.scores >= model.threshold, mask=~valid)
-            columns["decision"] = pa.array([d.outcome if d else None for d in result.decisions], pa.string())
-            columns["rules"] = pa.array(["|".join(d.rules) if d else None for d in result.decisions], pa.string())
-            columns["policy_version"] = pa.array([policy.version if d else None for d in result.decisions], pa.string())
-            columns["error"] = pa.array(result.errors, pa.string())
+            # Few distinct strings: dictionary columns, no Python string per row.
+            columns["decision"] = pa.DictionaryArray.from_arrays(
+                pa.array(result.outcome_codes, pa.int8(), mask=~valid), pa.array(policy.outcomes, pa.string())
+            )
+            combos = ["", *sorted({"|".join(ids) for ids in result.rules.values()})]
+            combo_index = np.zeros(n, dtype=np.int32)
+            where = {combo: k for k, combo in enumerate(combos)}
+            for i, ids in result.rules.items():
+                combo_index[i] = where["|".join(ids)]
+            columns["rules"] = pa.DictionaryArray.from_arrays(
+                pa.array(combo_index, mask=~valid), pa.array(combos, pa.string())
+            )
+            columns["policy_version"] = pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(n, dtype=np.int8), mask=~valid), pa.array([policy.version], pa.string())
+            )
+            messages = np.full(n, None, dtype=object)
+            for i, message in result.errors.items():
+                messages[i] = message
+            columns["error"] = pa.array(messages, pa.string()) if result.errors else pa.nulls(n, pa.string())
             writer.write(pa.table(columns))
             if backtest is not None and chunk.labels is not None:
                 index = np.flatnonzero(valid)
                 scores = result.scores[index]
                 amounts = chunk.matrix[index, amount_index] if amount_index is not None else np.zeros(index.size)
-                decided = [d for d in (result.decisions[i] for i in index.tolist()) if d is not None]
-                outcome_codes = [policy.outcome_codes(decided)]
+                outcome_codes = [result.outcome_codes[index]]
                 for _, other in compared[1:]:
-                    outcome_codes.append(other.outcome_codes(other.decide_many(scores, chunk.matrix[index])))
+                    other_requests = [requests[i] for i in index.tolist()] if requests is not None else None
+                    outcome_codes.append(other.decide_codes(scores, chunk.matrix[index], other_requests)[0])
                 backtest.add(scores, chunk.labels[index], amounts, outcome_codes)
     finally:
         writer.close()

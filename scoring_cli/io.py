@@ -24,7 +24,7 @@ class InputError(ValueError):
 class Chunk:
     first_row: int  # 1-based data row number of the chunk's first row (CSV: line number - 1)
     matrix: npt.NDArray[np.float64]  # NaN where a cell is not a number
-    errors: list[str | None]
+    errors: dict[int, str]  # row index in the chunk -> what is wrong with its cells
     passthrough: dict[str, pa.Array]  # columns copied to the output (id, label)
     labels: npt.NDArray[np.float64] | None  # 0/1, NaN where the label is missing or not 0/1
 
@@ -115,8 +115,9 @@ def read_chunks(
         first = 1
         for batch in batches:
             n = batch.num_rows
-            matrix = np.empty((n, len(feature_names)), dtype=np.float64)
-            problems: list[list[str]] = [[] for _ in range(n)]
+            # Column-major: each feature column is written in one contiguous sweep.
+            matrix = np.empty((n, len(feature_names)), dtype=np.float64, order="F")
+            problems: dict[int, list[str]] = {}
             for j, name in enumerate(feature_names):
                 column = batch.column(batch.schema.get_field_index(name))
                 try:
@@ -127,7 +128,7 @@ def read_chunks(
                 for i in np.flatnonzero(bad).tolist():
                     cell = column[i].as_py()
                     text = "missing" if cell is None or str(cell).strip() == "" else f"not a number: {str(cell)[:40]!r}"
-                    problems[i].append(f"{name}: {text}")
+                    problems.setdefault(i, []).append(f"{name}: {text}")
             labels = None
             if label is not None:
                 raw, _ = _numbers(batch.column(batch.schema.get_field_index(label)))
@@ -135,7 +136,7 @@ def read_chunks(
             yield Chunk(
                 first_row=first,
                 matrix=matrix,
-                errors=["; ".join(p) if p else None for p in problems],
+                errors={i: "; ".join(found) for i, found in problems.items()},
                 passthrough={name: batch.column(batch.schema.get_field_index(name)) for name in kept},
                 labels=labels,
             )

@@ -230,6 +230,8 @@ class Policy:
         self._band_edges = [band.max for band in bands[:-1]]
         self._band_outcomes = tuple(band.outcome for band in bands)
         self._band_decisions = tuple(PolicyDecision(band.outcome) for band in bands)
+        self._band_codes = np.array([self._severity[band.outcome] for band in bands], dtype=np.int8)
+        self._code_decisions = tuple(PolicyDecision(outcome) for outcome in outcomes)
         # Every name a rule may read and the feature column it comes from.
         columns: dict[str, int] = {}
         for i in range(len(self.feature_names)):
@@ -299,6 +301,11 @@ class Policy:
 
     # ------------------------------------------------------------------ deciding
 
+    @property
+    def request_fields(self) -> frozenset[str]:
+        """The request fields any rule reads (callers may skip building requests when empty)."""
+        return frozenset(name for rule_set in self._rule_sets if rule_set for name in rule_set.request_fields)
+
     def band_of(self, score: float) -> PolicyDecision:
         return self._band_decisions[bisect.bisect_right(self._band_edges, score)]
 
@@ -335,12 +342,27 @@ class Policy:
         requests: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> list[PolicyDecision]:
         """:meth:`decide` for many rows; bands are looked up at once, rules run only where eligible."""
+        codes, matched = self.decide_codes(scores, matrix, requests)
+        decisions = [self._code_decisions[code] for code in codes.tolist()]
+        for i, rules in matched.items():
+            decisions[i] = PolicyDecision(self.outcomes[codes[i]], rules)
+        return decisions
+
+    def decide_codes(
+        self,
+        scores: Sequence[float] | npt.NDArray[Any],
+        matrix: Sequence[Sequence[float]] | npt.NDArray[Any],
+        requests: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> tuple[npt.NDArray[np.int8], dict[int, tuple[str, ...]]]:
+        """Columnar :meth:`decide_many`: each row's outcome as its index in :attr:`outcomes`, and the
+        matched rule ids of the rows where a rule decided (for files of millions of rows)."""
         score_array = np.asarray(scores, dtype=np.float64).reshape(-1)
         n = score_array.shape[0]
         if requests is not None and len(requests) != n:
             raise ValueError(f"{n} scores but {len(requests)} requests")
         band_index = np.searchsorted(np.asarray(self._band_edges, dtype=np.float64), score_array, side="right")
-        decisions = [self._band_decisions[i] for i in band_index.tolist()]
+        codes = self._band_codes[band_index] if n else np.zeros(0, dtype=np.int8)
+        matched: dict[int, tuple[str, ...]] = {}
         if self._rule_set_edges and n:
             eligible = np.flatnonzero(score_array >= self._rule_set_edges[0]).tolist()
             if eligible:
@@ -349,8 +371,11 @@ class Policy:
                     raise ValueError(f"expected {n} feature rows, got an array of shape {rows.shape}")
                 for i in eligible:
                     request = requests[i] if requests is not None else None
-                    decisions[i] = self.decide(float(score_array[i]), rows[i].tolist(), request)
-        return decisions
+                    decision = self.decide(float(score_array[i]), rows[i].tolist(), request)
+                    if decision.rules:
+                        codes[i] = self._severity[decision.outcome]
+                        matched[i] = decision.rules
+        return codes, matched
 
     def outcome_codes(self, decisions: Sequence[PolicyDecision]) -> npt.NDArray[np.int8]:
         """Each decision's outcome as its index in :attr:`outcomes` (compact, for counting)."""

@@ -73,8 +73,11 @@ def test_score_and_decide_equals_the_service_path_row_by_row(model: FraudModel, 
         row = matrix[i].tolist()
         score = model.score_one(row)
         assert result.scores[i] == pytest.approx(score, abs=1e-6)
-        assert result.decisions[i] == policy.decide(score, row, requests[i])
-    assert all(e is None for e in result.errors)
+        assert result.decision(policy, i) == policy.decide(score, row, requests[i])
+    assert result.errors == {}
+    assert set(result.rules) == {i for i in range(len(frame)) if i % 50 == 0} | {
+        i for i in range(len(frame)) if matrix[i, FEATURE_NAMES.index("Amount")] > 2000.0
+    }
 
 
 def test_bad_rows_get_their_error_and_the_rest_are_scored(model: FraudModel, frame: pd.DataFrame) -> None:
@@ -82,17 +85,20 @@ def test_bad_rows_get_their_error_and_the_rest_are_scored(model: FraudModel, fra
     matrix = frame[list(FEATURE_NAMES)].to_numpy(dtype=np.float64, copy=True)
     matrix[7, 3] = np.nan
     matrix[8, 29] = np.inf
-    parse_errors: list[str | None] = [None] * len(matrix)
-    parse_errors[9] = "V4: not a number: 'x'"
-    result = score_and_decide(model, policy, matrix, parse_errors)
-    assert result.errors[7] == "V3: not a finite number"
-    assert result.errors[8] == "Amount: not a finite number"
-    assert result.errors[9] == "V4: not a number: 'x'"
-    assert [i for i, e in enumerate(result.errors) if e] == [7, 8, 9]
+    matrix[9, 4] = np.nan  # the parser's message wins over "not a finite number"
+    result = score_and_decide(model, policy, matrix, {9: "V4: not a number: 'x'"})
+    assert result.errors == {
+        7: "V3: not a finite number",
+        8: "Amount: not a finite number",
+        9: "V4: not a number: 'x'",
+    }
     assert np.isnan(result.scores[[7, 8, 9]]).all()
     assert not np.isnan(np.delete(result.scores, [7, 8, 9])).any()
-    assert result.decisions[7] is None
-    assert result.decisions[10] is not None
+    assert result.decision(policy, 7) is None
+    assert result.decision(policy, 10) is not None
+    assert result.valid.sum() == len(frame) - 3
+    with pytest.raises(ValueError, match="error for row 5000 outside the chunk"):
+        score_and_decide(model, policy, matrix, {5000: "x"})
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
