@@ -10,12 +10,14 @@ The model, the policy and the scoring core (fraud_scoring.offline) are the servi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,6 +48,19 @@ def _progress(items: Iterable[T], total: int | None, enabled: bool) -> Iterator[
         yield from items
         return
     yield from tqdm(items, total=total, unit="chunk", file=sys.stderr, dynamic_ncols=True)
+
+
+def _prefetch(items: Iterator[T]) -> Iterator[T]:
+    """Read the next chunk in a thread while this one is scored (pyarrow and ONNX Runtime release the GIL)."""
+    done = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read") as pool:
+        pending = pool.submit(next, items, done)
+        while True:
+            item = pending.result()
+            if item is done:
+                return
+            pending = pool.submit(next, items, done)
+            yield item  # type: ignore[misc]
 
 
 def _load_policy_arg(value: str | None, feature_names: tuple[str, ...], threshold: float) -> Policy:
@@ -85,9 +100,11 @@ def score_file(args: argparse.Namespace) -> int:
     writer = ChunkWriter(args.output)
     rows = errors = 0
     total_chunks = -(-total_rows // args.chunk_rows) if total_rows else None
-    try:
-        reads_request = any(p.request_fields for _, p in compared)
-        for chunk in _progress(chunks, total_chunks, not args.no_progress):
+    reads_request = any(p.request_fields for _, p in compared)
+    writing: Future[None] | None = None
+    # The pool's exit waits for a write in flight, so the file is closed after its last write.
+    with contextlib.closing(writer), ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") as write_pool:
+        for chunk in _progress(_prefetch(chunks), total_chunks, not args.no_progress):
             requests = None
             if reads_request and args.id_column in chunk.passthrough:
                 ids = chunk.passthrough[args.id_column].to_pylist()
@@ -120,7 +137,9 @@ def score_file(args: argparse.Namespace) -> int:
             for i, message in result.errors.items():
                 messages[i] = message
             columns["error"] = pa.array(messages, pa.string()) if result.errors else pa.nulls(n, pa.string())
-            writer.write(pa.table(columns))
+            if writing is not None:
+                writing.result()  # one write in flight: output order is input order
+            writing = write_pool.submit(writer.write, pa.table(columns))
             if backtest is not None and chunk.labels is not None:
                 index = np.flatnonzero(valid)
                 scores = result.scores[index]
@@ -130,8 +149,8 @@ def score_file(args: argparse.Namespace) -> int:
                     other_requests = [requests[i] for i in index.tolist()] if requests is not None else None
                     outcome_codes.append(other.decide_codes(scores, chunk.matrix[index], other_requests)[0])
                 backtest.add(scores, chunk.labels[index], amounts, outcome_codes)
-    finally:
-        writer.close()
+        if writing is not None:
+            writing.result()
     seconds = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = {
