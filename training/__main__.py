@@ -18,6 +18,7 @@ from training.datasets import BUILTIN_DATASETS, DEFAULT_DATASET
 from training.export import ParityError
 from training.pipeline import RunConfig, run
 from training.schema import SchemaError, build_schema
+from training.policy_proposal import CostModel
 from training.train import TrainingParams
 
 DEFAULT_MODEL_DIR = RunConfig.out_dir
@@ -71,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"write the default model ({DEFAULT_MODEL_DIR}, {DEFAULT_REPORT_DIR}) whatever the data",
     )
+    policy = parser.add_argument_group("decision policy proposal (docs/policy.md)")
+    policy.add_argument("--review-cost", type=float, default=CostModel.review_cost, help="cost of one manual review")
+    policy.add_argument(
+        "--decline-cost", type=float, default=CostModel.decline_cost, help="cost of declining a good transaction"
+    )
+    policy.add_argument("--policy-out", type=Path, help="policy layer folder (default: beside the model folder)")
     model = parser.add_argument_group("model")
     model.add_argument(
         "--seed", type=int, default=TrainingParams.seed, help="seed for data and model (default %(default)s)"
@@ -141,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out, report = output_dirs(args)
+    try:
+        cost_model = CostModel(args.review_cost, args.decline_cost)
+    except ValueError as exc:
+        parser.error(str(exc))
     config = RunConfig(
         out_dir=out,
         report_dir=report,
@@ -152,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         min_positives=args.min_positives,
         max_problems=args.max_problems,
         params=TrainingParams(seed=args.seed, threads=args.threads),
+        policy_dir=args.policy_out,
+        cost_model=cost_model,
     )
     try:
         run(config)

@@ -28,6 +28,7 @@ from training.export import (
     check_parity,
     to_onnx,
 )
+from training.policy_proposal import CostModel, propose_bands, write_policy_layer, write_proposal_report
 from training.report import write_report
 from training.samples import feature_summary
 from training.schema import CsvSchema
@@ -48,6 +49,9 @@ class RunConfig:
     min_positives: int = 20
     max_problems: int = MAX_PROBLEMS  # CSV problems listed in the error
     params: TrainingParams = field(default_factory=TrainingParams)
+    # The proposed decision policy goes next to the model layer (layers/policy) unless set.
+    policy_dir: Path | None = None
+    cost_model: CostModel = field(default_factory=CostModel)
 
 
 def _log(message: str) -> None:
@@ -152,4 +156,36 @@ def run(config: RunConfig) -> Manifest:
         f"recall {m['recall_at_threshold']:.3f}"
     )
     _log(f"wrote {config.out_dir / ONNX_FILE}, {EXPLAINER_FILE}, {MANIFEST_FILE}, {report} in {seconds:.1f} s")
+    _propose_policy(config, manifest, split.y_val, val_scores, amounts_of(data.feature_names, split.X_val))
     return manifest
+
+
+def amounts_of(feature_names: tuple[str, ...] | list[str], X: np.ndarray) -> np.ndarray:
+    """Each transaction's amount for the cost model: the feature named amount (any case), else 1.
+
+    Without an amount column a missed fraud costs 1, so costs count transactions (docs/policy.md).
+    """
+    for position, name in enumerate(feature_names):
+        if name.lower() == "amount":
+            return np.asarray(X[:, position], dtype=np.float64)
+    return np.ones(X.shape[0], dtype=np.float64)
+
+
+def _propose_policy(
+    config: RunConfig, manifest: Manifest, y_val: np.ndarray, scores: np.ndarray, amounts: np.ndarray
+) -> None:
+    """Bands that minimise the documented cost on validation (training/policy_proposal.py)."""
+    proposal = propose_bands(scores, y_val, amounts, config.cost_model)
+    document = proposal.document(f"proposed-{manifest.model_version}")
+    policy_dir = config.policy_dir if config.policy_dir is not None else config.out_dir.parent / "policy"
+    header = (
+        f"Proposed by `make train` for model {manifest.model_version} (training/report/policy.md).\n"
+        "Edit freely, then run `make policy` to check it and refresh policy.json; see docs/policy.md."
+    )
+    write_policy_layer(policy_dir, document, header)
+    write_proposal_report(config.report_dir, proposal, document)
+    bands = ", ".join(f"{b['outcome']} [{b['min']:.4f}, {b['max']:.4f})" for b in document["bands"])
+    _log(
+        f"policy proposed: {bands}; validation cost {proposal.cost:,.2f} "
+        f"(approve all: {proposal.approve_all_cost:,.2f})"
+    )

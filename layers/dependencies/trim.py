@@ -54,6 +54,11 @@ DEAD_PATHS = {
     "aws_lambda_powertools/utilities/parser": "unused utility (event models)",
     "aws_lambda_powertools/utilities/streaming": "unused utility (S3 streaming)",
     "aws_lambda_powertools/utilities/validation": "unused utility (needs fastjsonschema)",
+    # The CEL engine is the extension module cel/cel*.so, loaded on its own by fraud_scoring.policy;
+    # the package's __init__ imports its REPL (cli.py), which needs the distributions dropped below.
+    "cel/cli.py": "CEL's command-line REPL",
+    "cel/__main__.py": "CEL's command-line REPL",
+    "cel/stdlib.py": "CEL's Python-side extra functions (policy rules use the core language)",
 }
 
 # Files kept although a dead path above covers them, with what reads them.
@@ -68,6 +73,15 @@ DEAD_DISTRIBUTIONS = {
     "protobuf": ("google/protobuf", "google"),
     "flatbuffers": ("flatbuffers",),
     "packaging": ("packaging",),
+    # common-expression-language's REPL only (see cel/cli.py above): ~20 MB and ~260 ms of imports.
+    "typer": ("typer",),
+    "shellingham": ("shellingham",),
+    "rich": ("rich",),
+    "markdown_it_py": ("markdown_it",),
+    "mdurl": ("mdurl",),
+    "pygments": ("pygments",),
+    "prompt_toolkit": ("prompt_toolkit",),
+    "wcwidth": ("wcwidth",),
 }
 
 # Console scripts pip writes to bin/; Lambda puts /opt/bin on PATH but nothing here runs them.

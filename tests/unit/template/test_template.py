@@ -174,13 +174,17 @@ def test_function_runtime_handler_and_architecture() -> None:
     assert props["Timeout"] == "10"
 
 
-def test_both_layers_are_attached_and_built_by_their_makefiles() -> None:
+def test_every_layer_is_attached_and_built_by_its_makefile() -> None:
     resources = deployed()
     layers = of_type(resources, "AWS::Lambda::LayerVersion")
-    assert len(layers) == 2
+    assert len(layers) == 3
     assert sorted(function(resources)["Layers"], key=str) == sorted(({"Ref": key} for key in layers), key=str)
     sam = sam_template()["Resources"]
-    for logical_id, folder in (("ModelLayer", "layers/model"), ("DependenciesLayer", "layers/dependencies")):
+    for logical_id, folder in (
+        ("ModelLayer", "layers/model"),
+        ("DependenciesLayer", "layers/dependencies"),
+        ("PolicyLayer", "layers/policy"),
+    ):
         assert sam[logical_id]["Properties"]["ContentUri"].rstrip("/") == folder
         assert sam[logical_id]["Metadata"]["BuildMethod"] == "makefile"
         makefile = (REPO_ROOT / folder / "Makefile").read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ import onnx
 import pytest
 
 from fraud_scoring.manifest import Manifest, load_manifest, model_version_for, sha256_file
+from fraud_scoring.policy import load_policy
 from training.data import FEATURE_NAMES
 from training.export import ParityError, check_parity, onnx_scores
 from training.pipeline import RunConfig, load_data, run
@@ -126,3 +127,21 @@ def test_committed_model_is_what_the_default_training_run_produces(model_dir: Pa
     assert rebuilt.model_version == committed.model_version
     assert rebuilt.threshold == committed.threshold
     assert rebuilt.explainer_sha256 == committed.explainer_sha256  # the same artifact, through the same gates
+    # The committed policy layer, while it carries the proposal's version, is exactly the proposal
+    # (a hand-edited policy must take a version of its own).
+    committed_policy = json.loads((model_dir.parent / "policy" / "policy.json").read_text(encoding="utf-8"))
+    proposed = json.loads((tmp_path / "policy" / "policy.json").read_text(encoding="utf-8"))
+    if committed_policy["policy_version"] == proposed["policy_version"]:
+        assert committed_policy["document"] == proposed["document"]
+
+
+def test_run_proposes_a_policy_layer_and_reports_its_cost(small_run: tuple[Manifest, RunConfig]) -> None:
+    manifest, config = small_run
+    policy_dir = config.out_dir.parent / "policy"
+    policy = load_policy(policy_dir, manifest.feature_names)
+    assert policy.version == f"proposed-{manifest.model_version}"
+    assert policy.bands[0].outcome == "APPROVE"
+    assert policy.bands[-1].max == 1.0
+    report = (config.report_dir / "policy.md").read_text(encoding="utf-8")
+    assert "Expected cost on validation" in report
+    assert (config.report_dir / "policy_cost.png").stat().st_size > 1000

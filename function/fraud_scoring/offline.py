@@ -1,0 +1,92 @@
+"""Batch check -> score -> decide for offline scoring: the same model and policy the service uses.
+
+The offline command (``scoring_cli``) reads files in chunks and hands each chunk here as a float
+matrix plus the problems it found while parsing, by row. A row with a problem is not scored and
+keeps its message; every other row is scored in one ONNX Runtime call and decided by the policy.
+Results are columnar (arrays, and dicts for the few rows with errors or matched rules), so a
+chunk of any size costs no Python object per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from fraud_scoring.model import FraudModel
+from fraud_scoring.policy import Policy, PolicyDecision
+
+NOT_SCORED = -1
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """One chunk's answers, row for row."""
+
+    scores: npt.NDArray[np.float64]  # NaN where the row has an error
+    outcome_codes: npt.NDArray[np.int8]  # index into policy.outcomes; NOT_SCORED where the row has an error
+    rules: dict[int, tuple[str, ...]]  # rows decided by rules -> the matched rule ids
+    errors: dict[int, str]  # rows not scored -> why
+
+    @property
+    def valid(self) -> npt.NDArray[np.bool_]:
+        valid: npt.NDArray[np.bool_] = self.outcome_codes != NOT_SCORED
+        return valid
+
+    def decision(self, policy: Policy, i: int) -> PolicyDecision | None:
+        code = int(self.outcome_codes[i])
+        return None if code == NOT_SCORED else PolicyDecision(policy.outcomes[code], self.rules.get(i, ()))
+
+
+def row_problems(matrix: npt.NDArray[np.float64], feature_names: Sequence[str]) -> dict[int, str]:
+    """A message per row whose features are not all finite numbers (NaN marks a cell that was not one)."""
+    finite = np.isfinite(matrix)
+    problems: dict[int, str] = {}
+    for i in np.flatnonzero(~finite.all(axis=1)).tolist():
+        bad_columns = np.flatnonzero(~finite[i]).tolist()
+        problems[i] = "; ".join(f"{feature_names[j]}: not a finite number" for j in bad_columns)
+    return problems
+
+
+def score_and_decide(
+    model: FraudModel,
+    policy: Policy,
+    matrix: npt.NDArray[Any],
+    errors: Mapping[int, str] | None = None,
+    requests: Sequence[Mapping[str, Any] | None] | None = None,
+) -> ChunkResult:
+    """Score and decide every row of ``matrix`` that has no error; the others keep their message.
+
+    ``errors`` are problems found while parsing (a text in a number column, a missing cell), by
+    row index; non-finite values are found here too. ``requests`` are the request fields per row
+    (e.g. ``transaction_id``) that rules may read.
+    """
+    rows = np.asarray(matrix, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] != model.n_features:
+        raise ValueError(f"expected a matrix of shape (n, {model.n_features}), got {rows.shape}")
+    n = rows.shape[0]
+    if requests is not None and len(requests) != n:
+        raise ValueError(f"{n} rows but {len(requests)} requests")
+    merged = row_problems(rows, model.feature_names)
+    for i, message in (errors or {}).items():
+        if not 0 <= i < n:
+            raise ValueError(f"error for row {i} outside the chunk of {n} rows")
+        merged[i] = message  # the parser's message says more than "not a finite number"
+    ok = np.ones(n, dtype=bool)
+    ok[list(merged)] = False
+    scores = np.full(n, np.nan, dtype=np.float64)
+    codes = np.full(n, NOT_SCORED, dtype=np.int8)
+    rules: dict[int, tuple[str, ...]] = {}
+    index = np.flatnonzero(ok)
+    if index.size:
+        good = rows[index]
+        good_scores = np.asarray(model.score_many(good.astype(np.float32)), dtype=np.float64)
+        scores[index] = good_scores
+        good_requests = [requests[i] for i in index.tolist()] if requests is not None else None
+        good_codes, matched = policy.decide_codes(good_scores, good, good_requests)
+        codes[index] = good_codes
+        rules = {int(index[k]): ids for k, ids in matched.items()}
+    return ChunkResult(scores=scores, outcome_codes=codes, rules=rules, errors=merged)

@@ -1,0 +1,167 @@
+"""Chunked CSV / Parquet reading and writing for offline scoring (pyarrow; memory bounded by the chunk)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+
+class InputError(ValueError):
+    """The file as a whole cannot be scored (unreadable, a feature column missing)."""
+
+
+@dataclass
+class Chunk:
+    first_row: int  # 1-based data row number of the chunk's first row (CSV: line number - 1)
+    matrix: npt.NDArray[np.float64]  # NaN where a cell is not a number
+    errors: dict[int, str]  # row index in the chunk -> what is wrong with its cells
+    passthrough: dict[str, pa.Array]  # columns copied to the output (id, label)
+    labels: npt.NDArray[np.float64] | None  # 0/1, NaN where the label is missing or not 0/1
+
+
+def file_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet" or suffix == ".pq":
+        return "parquet"
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    raise InputError(f"{path}: unknown format {suffix!r}: use .csv or .parquet")
+
+
+def _batches(path: Path, chunk_rows: int) -> tuple[list[str], Iterator[pa.RecordBatch], int | None]:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        if file_format(path) == "parquet":
+            parquet = pq.ParquetFile(path)
+            names = list(parquet.schema_arrow.names)
+            return names, parquet.iter_batches(batch_size=chunk_rows), parquet.metadata.num_rows
+        # Every column as text: a bad cell must become that row's error, not stop the file.
+        with path.open("rb") as handle:
+            header = handle.readline().decode("utf-8", errors="replace").strip().lstrip("\ufeff")
+        names = [name.strip().strip('"') for name in header.split(",")]
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 22),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names}, strings_can_be_null=False
+            ),
+        )
+        return names, _rebatch(reader, chunk_rows), None
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: cannot be read: {exc}") from None
+
+
+def _rebatch(reader: Any, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    """Regroup the reader's blocks into batches of exactly ``chunk_rows`` (the last may be shorter)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    schema = None
+    for batch in reader:
+        schema = batch.schema
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= chunk_rows:
+            table = pa.Table.from_batches(pending, schema=schema).combine_chunks()
+            yield table.slice(0, chunk_rows).to_batches()[0]
+            rest = table.slice(chunk_rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending, schema=schema).combine_chunks().to_batches()[0]
+
+
+def _numbers(column: pa.Array) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Float values and a mask of cells that are not numbers (text, empty, null)."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        try:
+            values = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
+        except pa.ArrowInvalid:  # some cell is not a number: find which, row by row, with pandas
+            coerced = pd.to_numeric(pd.Series(column.to_pandas()).str.strip(), errors="coerce")
+            array = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+            return array, np.isnan(array)
+    elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_boolean(column.type):
+        values = pc.cast(column, pa.float64())
+    else:
+        raise InputError(f"column of type {column.type} cannot hold numbers")
+    array = values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    missing = np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    array = np.where(missing, np.nan, array)
+    return array, missing
+
+
+def read_chunks(
+    path: Path, feature_names: Sequence[str], label: str | None, keep: Sequence[str], chunk_rows: int
+) -> tuple[Iterator[Chunk], int | None, list[str]]:
+    """Chunks of ``path`` with features in manifest order; the total row count when known."""
+    names, batches, total = _batches(path, chunk_rows)
+    missing = [name for name in feature_names if name not in names]
+    if missing:
+        raise InputError(f"{path}: missing feature column(s): {', '.join(missing)}")
+    if label is not None and label not in names:
+        raise InputError(f"{path}: no label column {label!r}")
+    kept = [name for name in keep if name in names]
+
+    def generate() -> Iterator[Chunk]:
+        first = 1
+        for batch in batches:
+            n = batch.num_rows
+            # Column-major: each feature column is written in one contiguous sweep.
+            matrix = np.empty((n, len(feature_names)), dtype=np.float64, order="F")
+            problems: dict[int, list[str]] = {}
+            for j, name in enumerate(feature_names):
+                column = batch.column(batch.schema.get_field_index(name))
+                try:
+                    values, bad = _numbers(column)
+                except InputError as exc:
+                    raise InputError(f"{path}: column {name!r}: {exc}") from None
+                matrix[:, j] = values
+                for i in np.flatnonzero(bad).tolist():
+                    cell = column[i].as_py()
+                    text = "missing" if cell is None or str(cell).strip() == "" else f"not a number: {str(cell)[:40]!r}"
+                    problems.setdefault(i, []).append(f"{name}: {text}")
+            labels = None
+            if label is not None:
+                raw, _ = _numbers(batch.column(batch.schema.get_field_index(label)))
+                labels = np.where(np.isin(raw, (0.0, 1.0)), raw, np.nan)
+            yield Chunk(
+                first_row=first,
+                matrix=matrix,
+                errors={i: "; ".join(found) for i, found in problems.items()},
+                passthrough={name: batch.column(batch.schema.get_field_index(name)) for name in kept},
+                labels=labels,
+            )
+            first += n
+
+    return generate(), total, kept
+
+
+class ChunkWriter:
+    """Appends output chunks to a CSV or Parquet file (schema fixed by the first chunk)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.format = file_format(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer: Any = None
+
+    def write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            if self.format == "parquet":
+                self._writer = pq.ParquetWriter(self.path, table.schema)
+            else:
+                self._writer = pacsv.CSVWriter(self.path, table.schema)
+        self._writer.write_table(table.cast(self._writer.schema) if self.format == "parquet" else table)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
