@@ -17,8 +17,8 @@ from training.data import MAX_PROBLEMS, DataError
 from training.datasets import BUILTIN_DATASETS, DEFAULT_DATASET
 from training.export import ParityError
 from training.pipeline import RunConfig, run
-from training.schema import SchemaError, build_schema
 from training.policy_proposal import CostModel
+from training.schema import SchemaError, build_schema
 from training.train import TrainingParams
 
 DEFAULT_MODEL_DIR = RunConfig.out_dir

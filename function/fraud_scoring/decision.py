@@ -1,0 +1,132 @@
+"""The decision pipeline: score -> decide -> explain, the same for every host.
+
+Every way of running the service (the Lambda handler, the emulator, the self-hosted server, offline
+scoring) turns checked rows into :class:`Decision` objects through one :class:`DecisionPipeline`:
+
+1. score: the ONNX model's fraud probability (one row through pre-bound buffers, many in one call);
+2. decide: the decision policy maps the score, the features and the request fields to an outcome
+   and the ids of the rules that matched (``fraud_scoring.policy``);
+3. explain: the top reasons (exact TreeSHAP contributions to the log-odds) when the request asks
+   for them, and always when the outcome is flagged (anything but the policy's lowest-risk outcome).
+
+Checking a request is the adapter's job (the web layer validates against its declared contract),
+and so is recording: the adapter writes one log line and the metrics from the returned decisions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fraud_scoring.explain import DEFAULT_REASONS, Explainer, top_reasons
+from fraud_scoring.model import FraudModel
+from fraud_scoring.policy import Policy, PolicyDecision, default_policy
+
+Reasons = list[dict[str, Any]]
+
+
+class ExplanationUnavailableError(ValueError):
+    """Reasons were asked for, but the model layer carries no explainer (made before explanations)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the service decided about one transaction."""
+
+    score: float
+    is_fraud: bool  # score >= the manifest's threshold (kept for clients of the first API)
+    outcome: str
+    rules: tuple[str, ...]
+    flagged: bool
+    reasons: Reasons | None  # None when not explained
+
+
+class DecisionPipeline:
+    """One model, its explainer (if the layer has one) and one decision policy."""
+
+    def __init__(self, model: FraudModel, explainer: Explainer | None = None, policy: Policy | None = None) -> None:
+        self.model = model
+        self.explainer = explainer
+        self.policy = policy if policy is not None else default_policy(model.threshold, model.feature_names)
+        self.threshold = model.threshold
+        self.model_version = model.model_version
+        self.feature_names = model.feature_names
+        self.base_value = explainer.bias if explainer is not None else None
+        self._safe = self.policy.outcomes[0]
+
+    @property
+    def policy_version(self) -> str:
+        return self.policy.version
+
+    def check_explain(self, asked: Sequence[int | None]) -> None:
+        """Refuse a request for reasons the layer cannot give, before anything is scored."""
+        if self.explainer is None and any(k for k in asked):
+            raise ExplanationUnavailableError(
+                "this model layer carries no explainer (it was trained before explanations); retrain to get reasons"
+            )
+
+    def decide_one(
+        self, row: Sequence[float], request: Mapping[str, Any] | None = None, explain: int | None = None
+    ) -> tuple[Decision, float]:
+        """The decision about one transaction and the milliseconds spent scoring it.
+
+        ``explain``: how many reasons to give (None: the default count when flagged, else none).
+        """
+        self.check_explain((explain,))
+        started = time.perf_counter()
+        score = self.model.score_one(row)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        verdict = self.policy.decide(score, row, request)
+        flagged = verdict.outcome != self._safe
+        reasons = None
+        count = self._reason_count(explain, flagged)
+        if count:
+            assert self.explainer is not None  # flagged without explainer: _reason_count gives 0
+            _, contributions = self.explainer.contributions(row)
+            reasons = top_reasons(self.feature_names, row, contributions, count)
+        return self._decision(score, verdict, flagged, reasons), elapsed_ms
+
+    def decide_many(
+        self,
+        rows: Sequence[Sequence[float]],
+        requests: Sequence[Mapping[str, Any]] | None = None,
+        explain: Sequence[int | None] | None = None,
+    ) -> tuple[list[Decision], float]:
+        """The decisions about many transactions, in order, and the milliseconds spent scoring them."""
+        asked = list(explain) if explain is not None else [None] * len(rows)
+        self.check_explain(asked)
+        started = time.perf_counter()
+        scores = self.model.score_many(rows)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        verdicts = self.policy.decide_many(scores, rows, requests)
+        flags = [verdict.outcome != self._safe for verdict in verdicts]
+        counts = [self._reason_count(k, flagged) for k, flagged in zip(asked, flags, strict=True)]
+        reasons: list[Reasons | None] = [None] * len(rows)
+        wanted = [position for position, count in enumerate(counts) if count]
+        if wanted:
+            assert self.explainer is not None
+            matrix = np.asarray([rows[position] for position in wanted], dtype=np.float32)
+            _, contributions = self.explainer.contributions_many(matrix)
+            for position, row_contributions in zip(wanted, contributions, strict=True):
+                reasons[position] = top_reasons(self.feature_names, rows[position], row_contributions, counts[position])
+        decisions = [
+            self._decision(score, verdict, flagged, found)
+            for score, verdict, flagged, found in zip(scores, verdicts, flags, reasons, strict=True)
+        ]
+        return decisions, elapsed_ms
+
+    def _reason_count(self, asked: int | None, flagged: bool) -> int:
+        if self.explainer is None:
+            return 0
+        if asked is None:
+            return DEFAULT_REASONS if flagged else 0
+        if asked == 0 and flagged:
+            return DEFAULT_REASONS  # a flagged answer always says why
+        return asked
+
+    def _decision(self, score: float, verdict: PolicyDecision, flagged: bool, reasons: Reasons | None) -> Decision:
+        return Decision(score, score >= self.threshold, verdict.outcome, verdict.rules, flagged, reasons)
