@@ -10,7 +10,7 @@ from starlette.types import ASGIApp
 
 from fraud_api.factory import Settings as ApiSettings
 from fraud_api.factory import create_app as create_api
-from fraud_scoring.model import load_model
+from fraud_scoring.decision import load_pipeline
 from selfhosted.metrics import MetricsMiddleware, PrometheusTelemetry
 from selfhosted.protection import BodyLimitMiddleware, RequestIdMiddleware, ThrottleMiddleware
 from selfhosted.settings import ServerSettings
@@ -19,10 +19,11 @@ from selfhosted.settings import ServerSettings
 def create_app(settings: ServerSettings | None = None) -> ASGIApp:
     """Load the model and build the protected app (one call per worker process)."""
     config = settings if settings is not None else ServerSettings.from_env()
-    model = load_model()
+    pipeline = load_pipeline()
+    model = pipeline.model
     telemetry = PrometheusTelemetry(model.model_version)
     api_settings = ApiSettings.from_env()
-    app: ASGIApp = create_api(model, telemetry=telemetry, settings=api_settings)
+    app: ASGIApp = create_api(pipeline, telemetry=telemetry, settings=api_settings)
     app = BodyLimitMiddleware(app, min(config.max_body_bytes, api_settings.max_body_bytes))
     if config.throttle is not None:
         app = ThrottleMiddleware(app, config.throttle, config.workers)
@@ -31,6 +32,7 @@ def create_app(settings: ServerSettings | None = None) -> ASGIApp:
         extra={
             "model_version": model.model_version,
             "model_dir": str(model.model_dir),
+            "policy_version": pipeline.policy_version,
             "load_ms": model.load_ms,
             "workers": config.workers,
             "throttle": None if config.throttle is None else repr(config.throttle),

@@ -36,6 +36,7 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fraud_api.telemetry import Telemetry
+from fraud_scoring.decision import Decision
 
 METRICS_PATH = "/metrics"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -84,13 +85,12 @@ class PrometheusTelemetry(Telemetry):
         request_id: str | None,
         route: str,
         transaction_ids: Sequence[str | None],
-        scores: Sequence[float],
-        threshold: float,
+        decisions: Sequence[Decision],
         latency_ms: float,
         features: Sequence[Sequence[float]] | None = None,
     ) -> int:
-        flagged = super().decisions(request_id, route, transaction_ids, scores, threshold, latency_ms, features)
-        PREDICTIONS.inc(len(scores))
+        flagged = super().decisions(request_id, route, transaction_ids, decisions, latency_ms, features)
+        PREDICTIONS.inc(len(decisions))
         if flagged:
             FLAGGED.inc(flagged)
         INFERENCE.observe(latency_ms / 1000.0)

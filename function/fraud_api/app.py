@@ -14,24 +14,34 @@ from fastapi import FastAPI
 
 from fraud_api.factory import Settings, create_app
 from fraud_api.telemetry import Telemetry
-from fraud_scoring.model import FraudModel, ModelLoadError, load_model
+from fraud_scoring.decision import DecisionPipeline, load_pipeline
+from fraud_scoring.model import ModelLoadError
+from fraud_scoring.policy import PolicyError
 
 
-def _build() -> tuple[FraudModel, Telemetry, FastAPI]:
+def _build() -> tuple[DecisionPipeline, Telemetry, FastAPI]:
     try:
         settings = Settings.from_env()
-        model = load_model()
+        pipeline = load_pipeline()
     except (ModelLoadError, ValueError) as exc:
         # One JSON line on stderr: Powertools' logger is built around a loaded model version.
-        line = {"level": "CRITICAL", "message": "model failed to load; refusing to start", "error": str(exc)}
+        what = "policy" if isinstance(exc, PolicyError) else "model"
+        line = {"level": "CRITICAL", "message": f"{what} failed to load; refusing to start", "error": str(exc)}
         sys.stderr.write(orjson.dumps(line).decode() + "\n")
         raise
-    telemetry = Telemetry(model.model_version)
-    return model, telemetry, create_app(model, telemetry=telemetry, settings=settings)
+    telemetry = Telemetry(pipeline.model_version)
+    return pipeline, telemetry, create_app(pipeline, telemetry=telemetry, settings=settings)
 
 
-model, telemetry, app = _build()
+pipeline, telemetry, app = _build()
+model = pipeline.model
 telemetry.logger.info(
     "model loaded",
-    extra={"model_version": model.model_version, "model_dir": str(model.model_dir), "load_ms": model.load_ms},
+    extra={
+        "model_version": model.model_version,
+        "model_dir": str(model.model_dir),
+        "load_ms": model.load_ms,
+        "explanations": pipeline.explainer is not None,
+        "policy_version": pipeline.policy_version,
+    },
 )

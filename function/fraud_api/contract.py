@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, create_model
 from pydantic_core import ErrorDetails
@@ -28,6 +28,7 @@ from fraud_api.validation import (
     invalid,
     type_name,
 )
+from fraud_scoring.explain import DEFAULT_REASONS
 
 TRANSACTION_ID_MAX_LENGTH = 128
 # Tags of the two shapes ``features`` may take; they appear in pydantic's error locations only.
@@ -109,27 +110,55 @@ class ModelDescription(BaseModel):
     library_versions: dict[str, str]
     created_at: str
     onnx_sha256: str
+    explanations: bool = Field(description="Whether the model layer carries an explainer (`reasons` can be given).")
+    policy: dict[str, Any] = Field(description="The decision policy: version, outcomes, bands and rules.")
 
 
-class PredictResponse(BaseModel):
+class Reason(BaseModel):
+    """One feature's push on this transaction's score (exact TreeSHAP, in log-odds)."""
+
+    feature: str = Field(description="The feature's manifest name.")
+    value: float = Field(description="The transaction's value of it.")
+    contribution: float = Field(
+        description="How much it moved the log-odds of fraud away from `base_value` (a contribution, not a cause)."
+    )
+    direction: Literal["raises", "lowers"] = Field(description="Whether it raises or lowers the risk.")
+
+
+class _Scored(BaseModel):
     fraud_score: float = Field(ge=0.0, le=1.0, description="Probability of fraud from the model.")
-    is_fraud: bool = Field(description="`fraud_score >= threshold`.")
+    is_fraud: bool = Field(description="`fraud_score >= threshold` (the manifest's threshold; kept for old clients).")
+    decision: str = Field(description="The policy's outcome, e.g. APPROVE, REVIEW or DECLINE (see `/model`).")
+    rules: list[str] = Field(description="Ids of the policy rules that matched, in policy order (empty: a score band).")
+    transaction_id: str | None = Field(default=None, description="Echoed when the request had one.")
+    reasons: list[Reason] | None = Field(
+        default=None,
+        description="The features that moved the score most, largest first: when `explain` asked for them, and "
+        "always when the decision is not the policy's lowest-risk outcome.",
+    )
+    base_value: float | None = Field(
+        default=None,
+        description="The model's log-odds before any feature is known; with `reasons`. `base_value` plus every "
+        "feature's contribution is the log-odds of `fraud_score`.",
+    )
+
+
+class PredictResponse(_Scored):
     threshold: float = Field(description="Decision threshold from the model manifest.")
+    policy_version: str = Field(description="The decision policy's version.")
     model_version: str
     inference_time_ms: float = Field(description="Time spent in ONNX Runtime for this transaction.")
-    transaction_id: str | None = Field(default=None, description="Echoed when the request had one.")
 
 
-class BatchItemResult(BaseModel):
-    fraud_score: float = Field(ge=0.0, le=1.0)
-    is_fraud: bool
-    transaction_id: str | None = Field(default=None, description="Echoed when the item had one.")
+class BatchItemResult(_Scored):
+    pass
 
 
 class BatchResponse(BaseModel):
     results: list[BatchItemResult] = Field(description="One result per transaction, in request order.")
     count: int
     threshold: float
+    policy_version: str
     model_version: str
     inference_time_ms: float = Field(description="Time spent in ONNX Runtime for the whole batch.")
 
@@ -142,6 +171,7 @@ class Transaction(NamedTuple):
 
     features: list[float]
     transaction_id: str | None
+    explain: int | None  # reasons asked for (None: only when flagged)
 
 
 class Contract:
@@ -171,12 +201,20 @@ class Contract:
             Discriminator(_features_shape),
             Field(description=f"An array of the {n} features in manifest order, or an object of them by name."),
         ]
+        explain = Annotated[
+            Annotated[bool, Field(strict=True)] | Annotated[int, Field(strict=True, ge=0, le=n)] | None,
+            Field(
+                description=f"Reasons to return: `true` for {DEFAULT_REASONS}, a count from 0 to {n}, `false` or "
+                f"absent for none. A flagged decision always carries at least {DEFAULT_REASONS}.",
+            ),
+        ]
         self.predict_request: type[BaseModel] = create_model(
             "PredictRequest",
             __config__=ConfigDict(extra="forbid"),
             __doc__="One transaction to score.",
             features=(features, ...),
             transaction_id=(TransactionId | None, None),
+            explain=(explain, None),
         )
         self.batch_request: type[BaseModel] = create_model(
             "BatchRequest",
@@ -221,7 +259,10 @@ class Contract:
     def _transaction(self, request: Any) -> Transaction:
         features = request.features
         row = features if type(features) is list else list(features.__dict__.values())
-        return Transaction(row, request.transaction_id)
+        explain = request.explain
+        if explain is not None:
+            explain = (DEFAULT_REASONS if explain else 0) if type(explain) is bool else explain
+        return Transaction(row, request.transaction_id, explain)
 
     def _keys_of(self, request: Any) -> int:
         """Object keys of one transaction as parsed: equal to the body's colons when no key repeats."""
@@ -262,7 +303,12 @@ class Contract:
             if kind == "missing" and len(location) >= 2 and location[-2] == _NAMED:
                 missing.setdefault(_path(location[:-2]), []).append(str(location[-1]))
                 continue
-            errors.append(FieldError(_path(location), self._problem(detail, batch)))
+            explain_at = _explain_position(location)
+            if explain_at is not None:
+                location = location[: explain_at + 1]  # drop the union's branch tag (bool, int)
+            problem = FieldError(_path(location), self._problem(detail, batch))
+            if problem not in errors:  # `explain` fails both branches of its union with one message
+                errors.append(problem)
         for where, names in missing.items():
             shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
             errors.append(FieldError(where, f"missing {len(names)} feature(s): {shown}"))
@@ -289,6 +335,8 @@ class Contract:
         kind = detail["type"]
         value = detail.get("input")
         location = detail["loc"]
+        if _explain_position(location) is not None:
+            return f"must be true, false or a number of reasons from 0 to {self._n}, got {value!r}"
         describe = _PROBLEMS.get(kind)
         if describe is not None:
             return describe(value)
@@ -310,6 +358,14 @@ class Contract:
         if kind == "missing":
             return "is required"
         return str(detail["msg"])
+
+
+def _explain_position(location: tuple[int | str, ...]) -> int | None:
+    """Where ``explain`` (the request field, not a feature of that name) is in an error location."""
+    for position, part in enumerate(location):
+        if part == "explain" and (position == 0 or location[position - 1] != _NAMED):
+            return position
+    return None
 
 
 def _array_of(location: tuple[int | str, ...]) -> tuple[int | str, ...] | None:

@@ -15,7 +15,6 @@ Speed notes (measured in benchmarks/bench_function.py, figures in BENCHMARKS.md)
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,9 @@ from fraud_api import docs_page
 from fraud_api.contract import Contract, HealthResponse, ModelDescription
 from fraud_api.openapi import GATEWAY_ERRORS, build_openapi
 from fraud_api.telemetry import Telemetry
-from fraud_api.validation import RequestError, check_content_type
+from fraud_api.validation import FieldError, RequestError, check_content_type
+from fraud_scoring.decision import Decision, DecisionPipeline, ExplanationUnavailableError
+from fraud_scoring.explain import load_explainer
 from fraud_scoring.model import FraudModel
 
 # Lambda's synchronous invocation payload limit is 6 MB; the app enforces it on every host.
@@ -97,9 +98,24 @@ def request_id_of(request: Request) -> str:
     return str(value)
 
 
-def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, settings: Settings | None = None) -> FastAPI:
+def create_app(
+    scorer: DecisionPipeline | FraudModel, *, telemetry: Telemetry | None = None, settings: Settings | None = None
+) -> FastAPI:
+    """The app around a decision pipeline (or a bare model: its layer's explainer, the threshold as policy)."""
+    pipeline = (
+        scorer
+        if isinstance(scorer, DecisionPipeline)
+        else DecisionPipeline(scorer, load_explainer(scorer.model_dir, scorer.manifest))
+    )
+    model = pipeline.model
+    decide_one = pipeline.decide_one
+    decide_many = pipeline.decide_many
+    policy_version = pipeline.policy_version
+    base_value = pipeline.base_value
     config = settings if settings is not None else Settings.from_env()
     observe = telemetry if telemetry is not None else Telemetry(model.model_version)
+    observe.policy_version = policy_version
+    observe.threshold = model.threshold
     contract = Contract(model.feature_names, config.max_batch_items)
     parse_predict = contract.parse_predict
     parse_batch = contract.parse_batch
@@ -124,6 +140,7 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.model = model
+    app.state.pipeline = pipeline
     app.state.telemetry = observe
     app.state.settings = config
 
@@ -134,35 +151,45 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
         observe.rejected(request_id, route, error.status, error.code, error.message)
         return _json_response(body, error.status, request_id)
 
+    def unexplainable(request: Request, route: str, exc: ExplanationUnavailableError) -> Response:
+        return refuse(
+            request, route, RequestError(422, "validation_error", f"explain: {exc}", [FieldError("explain", str(exc))])
+        )
+
+    def answer_of(decision: Decision, transaction_id: str | None) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "fraud_score": decision.score,
+            "is_fraud": decision.is_fraud,
+            "decision": decision.outcome,
+            "rules": decision.rules,
+        }
+        if transaction_id is not None:
+            item["transaction_id"] = transaction_id
+        if decision.reasons is not None:
+            item["reasons"] = decision.reasons
+            item["base_value"] = base_value
+        return item
+
     async def predict(request: Request) -> Response:
         try:
             check_content_type(request.headers.get("content-type"))
             transaction = parse_predict(await request.body(), max_body)
         except RequestError as error:
             return refuse(request, "/predict", error)
-        started = time.perf_counter()
-        score = model.score_one(transaction.features)
-        elapsed_ms = (time.perf_counter() - started) * 1000.0
-        is_fraud = score >= threshold
-        answer: dict[str, Any] = {
-            "fraud_score": score,
-            "is_fraud": is_fraud,
-            "threshold": threshold,
-            "model_version": version,
-            "inference_time_ms": round(elapsed_ms, 4),
-        }
-        if transaction.transaction_id is not None:
-            answer["transaction_id"] = transaction.transaction_id
+        transaction_id = transaction.transaction_id
+        try:
+            decision, elapsed_ms = decide_one(
+                transaction.features, {"transaction_id": transaction_id}, transaction.explain
+            )
+        except ExplanationUnavailableError as exc:
+            return unexplainable(request, "/predict", exc)
+        answer = answer_of(decision, transaction_id)
+        answer["threshold"] = threshold
+        answer["policy_version"] = policy_version
+        answer["model_version"] = version
+        answer["inference_time_ms"] = round(elapsed_ms, 4)
         request_id = request_id_of(request)
-        observe.decisions(
-            request_id,
-            "/predict",
-            (transaction.transaction_id,),
-            (score,),
-            threshold,
-            elapsed_ms,
-            (transaction.features,),
-        )
+        observe.decisions(request_id, "/predict", (transaction_id,), (decision,), elapsed_ms, (transaction.features,))
         return _json_response(answer, 200, request_id)
 
     async def predict_batch(request: Request) -> Response:
@@ -173,22 +200,21 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
             return refuse(request, "/predict/batch", error)
         rows = [transaction.features for transaction in transactions]
         ids = [transaction.transaction_id for transaction in transactions]
-        started = time.perf_counter()
-        scores = model.score_many(rows)
-        elapsed_ms = (time.perf_counter() - started) * 1000.0
-        results = []
-        for transaction_id, score in zip(ids, scores, strict=True):
-            item: dict[str, Any] = {"fraud_score": score, "is_fraud": score >= threshold}
-            if transaction_id is not None:
-                item["transaction_id"] = transaction_id
-            results.append(item)
+        try:
+            decisions, elapsed_ms = decide_many(
+                rows, [{"transaction_id": i} for i in ids], [transaction.explain for transaction in transactions]
+            )
+        except ExplanationUnavailableError as exc:
+            return unexplainable(request, "/predict/batch", exc)
+        results = [answer_of(decision, transaction_id) for decision, transaction_id in zip(decisions, ids, strict=True)]
         request_id = request_id_of(request)
-        observe.decisions(request_id, "/predict/batch", ids, scores, threshold, elapsed_ms, rows)
+        observe.decisions(request_id, "/predict/batch", ids, decisions, elapsed_ms, rows)
         return _json_response(
             {
                 "results": results,
                 "count": len(results),
                 "threshold": threshold,
+                "policy_version": policy_version,
                 "model_version": version,
                 "inference_time_ms": round(elapsed_ms, 4),
             },
@@ -211,7 +237,9 @@ def create_app(model: FraudModel, *, telemetry: Telemetry | None = None, setting
     async def health() -> Response:
         return Response(health_body, media_type=_JSON)
 
-    model_body = orjson.dumps(model.describe())
+    model_body = orjson.dumps(
+        {**model.describe(), "explanations": pipeline.explainer is not None, "policy": pipeline.policy.describe()}
+    )
 
     @app.get(
         "/model",

@@ -26,6 +26,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from fraud_scoring.decision import Decision
+
 DEFAULT_SERVICE = "fraud-scoring"
 DEFAULT_NAMESPACE = "FraudScoring"
 _COUNT = MetricUnit.Count.value
@@ -59,12 +61,16 @@ class Telemetry:
         self,
         model_version: str,
         *,
+        policy_version: str = "",
         log_features: bool | None = None,
         tracing: bool | None = None,
         service: str | None = None,
         stream: IO[str] | None = None,
     ) -> None:
         self.model_version = model_version
+        # Set by the app from its decision pipeline (fraud_api.factory.create_app).
+        self.policy_version = policy_version
+        self.threshold: float | None = None
         self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
         # Powertools keeps one logging.Logger (and its stream) per service name for the process.
         self.logger = Logger(service=self.service, json_serializer=_orjson_text, utc=True, stream=stream)
@@ -103,17 +109,15 @@ class Telemetry:
         request_id: str | None,
         route: str,
         transaction_ids: Sequence[str | None],
-        scores: Sequence[float],
-        threshold: float,
+        decisions: Sequence[Decision],
         latency_ms: float,
         features: Sequence[Sequence[float]] | None = None,
     ) -> int:
         """Log one decision line per transaction and record the metrics; return the number flagged."""
         flagged = 0
         write = self._decision_writer()
-        for position, score in enumerate(scores):
-            is_fraud = score >= threshold
-            flagged += is_fraud
+        for position, decision in enumerate(decisions):
+            flagged += decision.is_fraud
             if write is None:
                 continue
             line: dict[str, Any] = {
@@ -121,20 +125,25 @@ class Telemetry:
                 "route": route,
                 "transaction_id": transaction_ids[position],
                 "model_version": self.model_version,
-                "fraud_score": score,
-                "is_fraud": is_fraud,
-                "threshold": threshold,
+                "fraud_score": decision.score,
+                "is_fraud": decision.is_fraud,
+                "threshold": self.threshold,
+                "decision": decision.outcome,
+                "rules": decision.rules,
+                "policy_version": self.policy_version,
                 "latency_ms": latency_ms,
             }
+            if decision.reasons is not None:  # names and pushes only: values are features
+                line["reasons"] = [[reason["feature"], reason["contribution"]] for reason in decision.reasons]
             if self.log_features and features is not None:
                 line["features"] = list(features[position])
             write(line)
         add = self.add_metric
-        add("Predictions", _COUNT, len(scores))
+        add("Predictions", _COUNT, len(decisions))
         add("FlaggedFrauds", _COUNT, flagged)
         add("InferenceLatency", _MILLISECONDS, latency_ms)
         if route == "/predict/batch":
-            add("BatchSize", _COUNT, len(scores))
+            add("BatchSize", _COUNT, len(decisions))
         return flagged
 
     def add_metric(self, name: str, unit: str, value: float) -> None:

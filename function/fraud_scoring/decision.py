@@ -15,16 +15,18 @@ and so is recording: the adapter writes one log line and the metrics from the re
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fraud_scoring.explain import DEFAULT_REASONS, Explainer, top_reasons
-from fraud_scoring.model import FraudModel
-from fraud_scoring.policy import Policy, PolicyDecision, default_policy
+from fraud_scoring.explain import DEFAULT_REASONS, Explainer, load_explainer, top_reasons
+from fraud_scoring.model import FraudModel, load_model
+from fraud_scoring.policy import DEFAULT_POLICY_DIR, Policy, PolicyDecision, default_policy, load_policy
 
 Reasons = list[dict[str, Any]]
 
@@ -130,3 +132,22 @@ class DecisionPipeline:
 
     def _decision(self, score: float, verdict: PolicyDecision, flagged: bool, reasons: Reasons | None) -> Decision:
         return Decision(score, score >= self.threshold, verdict.outcome, verdict.rules, flagged, reasons)
+
+
+def policy_for(model: FraudModel, policy_path: str | Path | None = None) -> Policy:
+    """The policy a host serves: ``policy_path``, else ``$POLICY_DIR`` (the policy layer), else the
+    manifest's threshold as a policy when neither is set and no layer is mounted at /opt/policy."""
+    if policy_path is None and not os.environ.get("POLICY_DIR") and not Path(DEFAULT_POLICY_DIR).exists():
+        return default_policy(model.threshold, model.feature_names)
+    return load_policy(policy_path, model.feature_names)
+
+
+def load_pipeline(model_dir: str | Path | None = None, policy_path: str | Path | None = None) -> DecisionPipeline:
+    """Load the model layer (with its explainer) and the policy, each checked; one clear error if not.
+
+    Raises :class:`~fraud_scoring.model.ModelLoadError` (explainer problems included) or
+    :class:`~fraud_scoring.policy.PolicyError`.
+    """
+    model = load_model(model_dir)
+    explainer = load_explainer(model.model_dir, model.manifest)
+    return DecisionPipeline(model, explainer, policy_for(model, policy_path))

@@ -41,7 +41,17 @@ def test_array_features_score_like_training_onnx(
 
 def test_the_response_has_exactly_the_documented_fields(invoke: Invoke, rows: np.ndarray) -> None:
     body = invoke(rest_event("POST", "/predict", _predict_body(rows[0], transaction_id="tx-42"), JSON)).json
-    assert set(body) == {"fraud_score", "is_fraud", "threshold", "model_version", "inference_time_ms", "transaction_id"}
+    assert set(body) == {
+        "fraud_score",
+        "is_fraud",
+        "decision",
+        "rules",
+        "threshold",
+        "policy_version",
+        "model_version",
+        "inference_time_ms",
+        "transaction_id",
+    }
     assert body["transaction_id"] == "tx-42"
     assert 0.0 <= body["fraud_score"] <= 1.0
 
