@@ -159,6 +159,8 @@ def bench_score(model_dir: Path, rows: list[list[float]], calls: int, rounds: in
 
 def bench_invocation(model_dir: Path, rows: list[list[float]], calls: int, rounds: int) -> dict[str, Any]:
     os.environ["MODEL_DIR"] = str(model_dir)
+    # The shipped handler with the committed policy layer, as deployed (POLICY_DIR=/opt/policy there).
+    os.environ.setdefault("POLICY_DIR", str(REPO / "layers" / "policy"))
     from mangum import Mangum
 
     import benchmarks.naive_baseline.naive_app as naive_app
@@ -177,7 +179,7 @@ def bench_invocation(model_dir: Path, rows: list[list[float]], calls: int, round
         def rejected(self, *args: Any, **kwargs: Any) -> None:
             return None
 
-    silent_app = create_app(shipped_app.state.model, telemetry=NoTelemetry(shipped_app.state.model.model_version))
+    silent_app = create_app(shipped_app.state.pipeline, telemetry=NoTelemetry(shipped_app.state.model.model_version))
 
     class PlainPowertools(Telemetry):
         """The straightforward use of Powertools: logger.info per decision, add_metric per value."""
@@ -187,14 +189,15 @@ def bench_invocation(model_dir: Path, rows: list[list[float]], calls: int, round
             request_id: Any,
             route: str,
             ids: Any,
-            scores: Any,
-            threshold: float,
+            decisions: Any,
             latency_ms: float,
             features: Any = None,
         ) -> int:
             flagged = 0
-            for transaction_id, score in zip(ids, scores, strict=True):
-                flagged += score >= threshold
+            threshold = self.threshold
+            for transaction_id, decision in zip(ids, decisions, strict=True):
+                score = decision.score
+                flagged += decision.is_fraud
                 self.logger.info(
                     "decision",
                     extra={
@@ -203,12 +206,15 @@ def bench_invocation(model_dir: Path, rows: list[list[float]], calls: int, round
                         "transaction_id": transaction_id,
                         "model_version": self.model_version,
                         "fraud_score": score,
-                        "is_fraud": score >= threshold,
+                        "is_fraud": decision.is_fraud,
                         "threshold": threshold,
+                        "decision": decision.outcome,
+                        "rules": decision.rules,
+                        "policy_version": self.policy_version,
                         "latency_ms": latency_ms,
                     },
                 )
-            self.metrics.add_metric(name="Predictions", unit="Count", value=len(scores))
+            self.metrics.add_metric(name="Predictions", unit="Count", value=len(decisions))
             self.metrics.add_metric(name="FlaggedFrauds", unit="Count", value=flagged)
             self.metrics.add_metric(name="InferenceLatency", unit="Milliseconds", value=latency_ms)
             return flagged
@@ -217,7 +223,7 @@ def bench_invocation(model_dir: Path, rows: list[list[float]], calls: int, round
 
     plain = PlainPowertools(shipped_app.state.model.model_version, service="bench-plain-powertools")
     plain_handler = plain.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)(
-        plain.metrics.log_metrics(Mangum(create_app(shipped_app.state.model, telemetry=plain), lifespan="off"))
+        plain.metrics.log_metrics(Mangum(create_app(shipped_app.state.pipeline, telemetry=plain), lifespan="off"))
     )
     silent = Mangum(silent_app, lifespan="off")
     naive_lifespan_off = Mangum(naive_app.app, lifespan="off")
@@ -327,6 +333,7 @@ OURS_NO_PYC = "ours, shipped handler, no .pyc"
 def _layer_env(model_dir: Path, use_layer: bool) -> tuple[list[str], dict[str, str]]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYDANTIC_", "FRAUD_API_"))}
     env["MODEL_DIR"] = str(model_dir)
+    env.setdefault("POLICY_DIR", str(REPO / "layers" / "policy"))
     if use_layer:
         # Like Lambda: the interpreter's stdlib, the dependency layer and the function code, nothing else.
         env["PYTHONPATH"] = os.pathsep.join([str(LAYER_DIR), str(REPO / "function"), str(REPO)])

@@ -50,12 +50,14 @@ def scores(model: FraudModel, rows: np.ndarray) -> np.ndarray:
 def flagged_row(rows: np.ndarray, scores: np.ndarray, model: FraudModel) -> np.ndarray:
     candidates = np.flatnonzero(scores >= model.threshold)
     assert candidates.size, "the test rows hold no transaction the model flags"
-    return rows[candidates[0]]
+    flagged: np.ndarray = rows[candidates[0]]
+    return flagged
 
 
 @pytest.fixture(scope="module")
 def quiet_row(rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    return rows[int(np.argmin(scores))]
+    quiet: np.ndarray = rows[int(np.argmin(scores))]
+    return quiet
 
 
 def test_default_policy_is_the_threshold(invoke: Invoke, flagged_row: np.ndarray, quiet_row: np.ndarray) -> None:
