@@ -545,8 +545,14 @@ class _Answerer:
         self.answers.record(
             status,
             error_type,
-            f"gateway answered {status} {error_type} to {method} {path} from {client}: {reason} "
-            f"(RequestId: {self.request_id})",
+            "gateway answered %d %s to %s %s from %s: %s (RequestId: %s)",
+            status,
+            error_type,
+            method,
+            path,
+            client,
+            reason,
+            self.request_id,
         )
         start = {
             "type": "http.response.start",
