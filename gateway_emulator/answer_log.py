@@ -34,9 +34,9 @@ class AnswerLog:
         self._unlogged: Counter[tuple[int, str]] = Counter()
         self._timer: asyncio.TimerHandle | None = None
 
-    def record(self, status: int, message: str, line: str) -> None:
-        """Log ``line`` for an answer of ``status`` (``message``: its body's message, for the
-        summary), or count it when this second already had its share of lines."""
+    def record(self, status: int, message: str, line: str, *args: object) -> None:
+        """Log ``line % args`` for an answer of ``status`` (``message``: its kind, for the summary),
+        or count it when this second already had its share of lines (then nothing is formatted)."""
         now = self._clock()
         if now >= self._window_end:
             self.flush()
@@ -44,7 +44,7 @@ class AnswerLog:
             self._lines = 0
         if self._lines < self._per_second:
             self._lines += 1
-            self._log.log(logging.WARNING if status >= 500 else logging.INFO, "%s", line)
+            self._log.log(logging.WARNING if status >= 500 else logging.INFO, line, *args)
             return
         self._unlogged[(status, message)] += 1
         if self._timer is None:

@@ -41,7 +41,7 @@ from gateway_emulator.answer_log import AnswerLog
 from gateway_emulator.lambda_runtime import FunctionPool, InvocationResult, Outcome
 from gateway_emulator.template import ApiConfig, AppConfig, Route, TemplateError, UsagePlan, load_app
 from gateway_emulator.throttling import THROTTLED_BODY, THROTTLED_STATUS, ThrottleLimits, Throttler
-from gateway_emulator.watch import watch_changes
+from gateway_emulator.watch import drop_stale_bytecode, watch_changes
 
 log = logging.getLogger("gateway_emulator.gateway")
 
@@ -224,6 +224,7 @@ class Gateway:
         """Act on changed files: a changed template is read again (routes, throttling and keys at
         once; function settings for new environments); a function whose code or layer changed
         gets new environments."""
+        drop_stale_bytecode(paths)
         renewed: set[str] = set()
         template = str(self.app.template_path)
         if template in paths:
@@ -544,8 +545,14 @@ class _Answerer:
         self.answers.record(
             status,
             error_type,
-            f"gateway answered {status} {error_type} to {method} {path} from {client}: {reason} "
-            f"(RequestId: {self.request_id})",
+            "gateway answered %d %s to %s %s from %s: %s (RequestId: %s)",
+            status,
+            error_type,
+            method,
+            path,
+            client,
+            reason,
+            self.request_id,
         )
         start = {
             "type": "http.response.start",

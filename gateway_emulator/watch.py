@@ -54,6 +54,25 @@ def changed_paths(before: Snapshot, after: Snapshot) -> list[str]:
     return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
 
 
+def drop_stale_bytecode(paths: Iterable[str]) -> list[Path]:
+    """Remove the cached bytecode (``__pycache__/<name>.*.pyc``) of the changed ``.py`` files;
+    returns what was removed. Python trusts a .pyc whose recorded source mtime, in whole seconds,
+    and size match: an edit within the same second that keeps the size (``"v3"`` -> ``"v4"``) would
+    go on running the old code in every new environment."""
+    removed: list[Path] = []
+    for changed in paths:
+        source = Path(changed)
+        if source.suffix != ".py":
+            continue
+        for cached in (source.parent / "__pycache__").glob(f"{source.stem}.*.pyc"):
+            try:
+                cached.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(cached)
+    return removed
+
+
 async def watch_changes(
     roots: Callable[[], list[Path]], interval_s: float = WATCH_INTERVAL_S, settle_s: float = SETTLE_S
 ) -> AsyncGenerator[list[str], None]:

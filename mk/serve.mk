@@ -18,3 +18,13 @@ serve: $(STAMP) $(MODEL) ## run the API locally like API Gateway + Lambda, no Do
 .PHONY: bench-emulator
 bench-emulator: $(STAMP) $(MODEL) ## benchmark the emulator (throttling off): req/s and latency percentiles
 	$(PY) benchmarks/bench_emulator.py $(BENCH_ARGS)
+
+.PHONY: node
+# Node.js is the strict HTTP client of tests/integration/test_emulator_strict_client.py: it refuses
+# answers with a doubled header that curl and httpx accept. Debian's package is enough; nothing
+# happens when `node` is already on the PATH.
+node: ## Node.js for the emulator's strict-client test (apt-get install nodejs when missing)
+	@command -v node >/dev/null || { \
+	  echo "Node.js is missing: apt-get install nodejs"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq nodejs; }

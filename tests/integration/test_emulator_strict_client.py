@@ -46,7 +46,7 @@ ROUTE_REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
 def node() -> str:
     found = shutil.which("node")
     if found is None:
-        pytest.fail("node is missing (the strict HTTP client of this test): apt-get install -y nodejs")
+        pytest.fail("node is missing (the strict HTTP client of this test): make node, or apt-get install nodejs")
     return found
 
 

@@ -27,7 +27,7 @@ def _messages(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
 def test_each_answer_gets_a_line_at_the_default_level(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, LOGGER)
     answers = AnswerLog(logging.getLogger(LOGGER), per_second=10, clock=_Clock())
-    answers.record(403, "ForbiddenException", "403 one")
+    answers.record(403, "ForbiddenException", "%d %s", 403, "one")
     answers.record(502, "InternalServerErrorException", "502 two")
     assert _messages(caplog) == [(logging.INFO, "403 one"), (logging.WARNING, "502 two")]
 

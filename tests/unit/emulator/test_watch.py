@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from pathlib import Path
 
-from gateway_emulator.watch import changed_paths, snapshot, watch_changes
+from gateway_emulator.watch import changed_paths, drop_stale_bytecode, snapshot, watch_changes
 
 
 def _tree(root: Path) -> None:
@@ -68,3 +70,26 @@ def test_a_change_is_reported_once_it_has_settled(tmp_path: Path) -> None:
 
     (report,) = asyncio.run(scenario())
     assert str(target) in report
+
+
+def _import_value(folder: Path) -> str:
+    # bytecode written as a Lambda runtime writes it (the emulator builds its environment from scratch)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    command = [sys.executable, "-c", "import mod; print(mod.VALUE)"]
+    done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_an_edit_in_the_same_second_with_the_same_size_does_not_run_old_bytecode(tmp_path: Path) -> None:
+    """Python trusts a .pyc when the source's mtime (whole seconds) and size match: without
+    dropping the cached bytecode, new environments would keep running the previous edit."""
+    source = tmp_path / "mod.py"
+    source.write_text('VALUE = "v3"\n')
+    stamp = source.stat().st_mtime_ns
+    assert _import_value(tmp_path) == "v3"  # writes __pycache__/mod.cpython-*.pyc
+    source.write_text('VALUE = "v4"\n')  # same size, and (as below) the same second
+    os.utime(source, ns=(stamp + 1000, stamp + 1000))
+    assert _import_value(tmp_path) == "v3"  # the trap: stale bytecode
+    removed = drop_stale_bytecode([str(source), str(tmp_path / "data.json")])
+    assert [p.name.split(".")[0] for p in removed] == ["mod"]
+    assert _import_value(tmp_path) == "v4"
