@@ -7,6 +7,8 @@
 #   scripts/bootstrap.sh check-python   exit 2 with one line when $VENV was made by another Python
 #                                       than $PYTHON (make runs it when PYTHON= is given)
 set -euo pipefail
+# make passes PYTHON_GIVEN (empty unless PYTHON= was given); run by hand, a PYTHON in the environment counts.
+PYTHON_GIVEN="${PYTHON_GIVEN-${PYTHON:+1}}"
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,7 +24,7 @@ describe() { "$1" -c 'import os, platform, sys; print(platform.python_version(),
 check_python() {
   [ -x "$VENV/bin/python" ] || return 0
   local want have
-  want="$(describe "$PYTHON" 2>/dev/null)" || die "PYTHON=$PYTHON does not run; set PYTHON=/path/to/python3.11+" 2
+  want="$(describe "$PYTHON" 2>/dev/null)" || die "PYTHON=$PYTHON does not run or is older than Python 3.11; set PYTHON=/path/to/python3.11+" 2
   have="$(describe "$VENV/bin/python" 2>/dev/null)" || return 0 # a broken venv is rebuilt by the install
   if [ "${want%% *}" != "${have%% *}" ]; then
     die "$VENV was made with Python ${have%% *} (${have#* }), not PYTHON=$PYTHON (${want%% *}): run 'make distclean' then 'make setup PYTHON=$PYTHON', or drop PYTHON=" 2
@@ -37,7 +39,7 @@ fi
 if ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
   die "$PYTHON is missing or older than Python 3.11; set PYTHON=/path/to/python3.11+"
 fi
-[ -n "${PYTHON_GIVEN:-}" ] && check_python
+if [ -n "$PYTHON_GIVEN" ]; then check_python; fi
 # A stamp from an earlier success must not survive a failed refresh.
 rm -f "$STAMP"
 

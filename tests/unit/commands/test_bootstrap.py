@@ -77,5 +77,13 @@ def test_another_python_than_the_venvs_is_refused_in_one_line(project: Path, ind
     assert "run 'make distclean' then 'make setup PYTHON=" in errors[0]
     assert (project / "venv" / ".installed").exists()  # the working venv is left alone
 
+    by_hand = run(  # the script run by hand: a PYTHON in the environment counts as given
+        [str(project / "scripts" / "bootstrap.sh")],
+        cwd=project,
+        env={**offline_env(index_url), "PYTHON": str(other_python), "VENV": "venv"},
+    )
+    assert by_hand.returncode == 2, by_hand.stdout + by_hand.stderr
+    assert by_hand.stderr.startswith("error: venv was made with Python")
+
     status, output = make_setup(project, index_url)  # without PYTHON= the existing venv is used as it is
     assert status == 0, output
