@@ -60,6 +60,7 @@ cmd_kubectl() {
     echo "$root/$binary"; return
   fi
   if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
+    if command -v kubectl >/dev/null && kubectl_works kubectl; then command -v kubectl; return; fi
     die "the pinned kubectl is linux/amd64 only; on $(uname -s)-$(uname -m) set KUBECTL=/path/to/kubectl (1.27+, it carries kustomize)"
   fi
   local download="$KUBECTL_DIR/download"
