@@ -14,7 +14,8 @@ rounds interleaved (a shared machine: compare the ratios of one run).
 4. the alternative measured for the choice: libxgboost's own TreeSHAP through its C API (ctypes:
    ``XGDMatrixCreateFromMat`` + ``XGBoosterPredictFromDMatrix`` with contributions, one thread), on
    the default booster retrained here (the same ONNX bytes prove it is the served model);
-5. ``contributions_many`` and the C API over 100 rows, per row;
+5. ``contributions_many`` and the C API over 100 rows, per row (CPU time); and both options on one
+   row of a larger model (200 trees of depth 6, trained here);
 6. loading: importing ``fraud_scoring.explain`` and ``load_explainer`` in a fresh process after
    ``load_model`` (what serving has done anyway) vs loading libxgboost and the booster in a fresh
    process; sizes of
@@ -248,6 +249,35 @@ def default_booster(model_dir: Path) -> tuple[Any, int, np.ndarray]:
     return model.get_booster(), int(model.best_iteration) + 1, split.X_test
 
 
+def bench_large(library: Path, rows32: np.ndarray, calls: int, rounds: int) -> dict[str, Any]:
+    """A larger model than the default (200 trees of depth 6): how both options scale with the trees."""
+    from xgboost import XGBClassifier
+
+    from fraud_scoring.explain import read_explainer
+    from training.data import generate_synthetic
+    from training.explain_export import explainer_arrays, npz_bytes
+
+    data = generate_synthetic(n_rows=60_000, fraud_rate=0.01, seed=3)
+    model = XGBClassifier(
+        n_estimators=200, max_depth=6, learning_rate=0.1, tree_method="hist", random_state=3, n_jobs=2
+    )
+    model.fit(data.X.astype(np.float32), data.y)
+    booster = model.get_booster()
+    arrays = explainer_arrays(booster, 200, "0" * 64)
+    explainer = read_explainer(io.BytesIO(npz_bytes(arrays)), rows32.shape[1], "0" * 64)
+    capi = XGBoostCAPI(str(library), bytes(booster.save_raw(raw_format="json")), 200)
+    rows = rows32.astype(np.float64).tolist()
+    timings = interleaved(
+        {
+            "contributions": lambda i: explainer.contributions(rows[i]),
+            "libxgboost C API pred_contribs": lambda i: capi.contributions(rows32[i : i + 1]),
+        },
+        calls,
+        rounds,
+    )
+    return {"trees": 200, "max_depth": 6, "paths": explainer.n_paths, "one_row_median_us": timings}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir", type=Path, default=REPO / "layers" / "model")
@@ -328,6 +358,7 @@ def main() -> int:
             "load_model (ONNX session, in process)": {"wall_ms": model.load_ms},
         }
         sizes = library_sizes(library, model_file, rows32[:50], capi.contributions(rows32[:50]), iteration_end)
+    large = bench_large(library, rows32, max(100, calls // 5), rounds)
     sizes["explainer_npz_bytes"] = (args.model_dir / "explainer.npz").stat().st_size
     sizes["paths"] = explainer.n_paths
     sizes["max_path_features"] = explainer.max_path_features
@@ -338,6 +369,7 @@ def main() -> int:
         "one_row_median_us": one_row,
         "per_row_median_cpu_us_in_batches_of_100": batch_per_row,
         "load_ms": load,
+        "large_model": large,
         "sizes": sizes,
         "calls": calls,
         "rounds": rounds,
@@ -366,6 +398,13 @@ def render(results: dict[str, Any]) -> str:
         lines.append(f"| {name} | {value:.1f} us | {value / base:.1f}x |")
     lines += ["", "| 100 rows, per row (CPU time) | median |", "|---|---|"]
     lines += [f"| {name} | {value:.2f} us |" for name, value in batch.items()]
+    big = results["large_model"]
+    lines += [
+        "",
+        f"| one row, a larger model: {big['trees']} trees of depth {big['max_depth']}, {big['paths']} paths | median |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {value:.1f} us |" for name, value in big["one_row_median_us"].items()]
     lines += ["", "| load | median wall | median CPU |", "|---|---|---|"]
     lines += [
         f"| {name} | {value['wall_ms']:.1f} ms | {value['cpu_ms']:.1f} ms |"
