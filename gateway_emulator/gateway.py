@@ -337,11 +337,7 @@ class Gateway:
         else:
             for compiled in self._routes:
                 route = compiled.route
-                if (
-                    route.function_id == function_id
-                    and route.method in ("GET", "ANY")
-                    and "{" not in route.resource
-                ):
+                if route.function_id == function_id and route.method in ("GET", "ANY") and "{" not in route.resource:
                     chosen = (compiled, {}, route.resource)
                     break
         if chosen is None:
