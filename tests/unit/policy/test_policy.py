@@ -419,3 +419,9 @@ def test_decide_many_equals_decide_row_by_row_on_real_scores(model_dir: Path) ->
     assert policy.decide_many([], np.zeros((0, model.n_features))) == []
     with pytest.raises(ValueError, match="2 scores but 1 requests"):
         policy.decide_many([0.1, 0.2], np.zeros((2, model.n_features)), [{}])
+
+
+def test_the_generated_schema_validator_is_in_sync_with_the_schema() -> None:
+    from scoring_cli.schema_codegen import TARGET, generated_source
+
+    assert TARGET.read_text(encoding="utf-8") == generated_source(), "run `make policy-schema`"
