@@ -237,3 +237,14 @@ def test_property_rebatching_keeps_every_row_in_order_in_full_chunks(sizes: list
     assert [x for b in out for x in b.column(0).to_pylist()] == [x for k in sizes for x in range(k)]
     assert all(b.num_rows == chunk_rows for b in out[:-1])
     assert all(0 < b.num_rows <= chunk_rows for b in out)
+
+
+def test_export_synthetic_writes_the_training_data_set(tmp_path: Path) -> None:
+    out = tmp_path / "synthetic.parquet"
+    assert main(["export-synthetic", str(out)]) == 0
+    table = pq.read_table(out)
+    assert table.column_names == [*FEATURE_NAMES, "Class"]
+    data = generate_synthetic(seed=7)
+    assert table.num_rows == data.n_rows
+    assert np.array_equal(table.column("Amount").to_numpy(), data.X[:, -1])
+    assert int(pa.compute.sum(table.column("Class")).as_py()) == data.n_positive
