@@ -13,3 +13,7 @@ performance: $(STAMP) ## precision, recall and amounts caught per outcome and da
 	  exit 2; \
 	fi
 	$(PY) -m monitoring.performance --logs $(LOGS) --labels $(LABELS) --out $(PERFORMANCE_OUT) $(PERFORMANCE_ARGS)
+
+.PHONY: bench-drift
+bench-drift: $(STAMP) $(MODEL) ## cost of drift signals: in-process POST /predict with drift on vs off (BENCH_ARGS=--quick)
+	$(PY) benchmarks/bench_drift.py $(BENCH_ARGS)
