@@ -13,7 +13,9 @@ Series (all prefixed ``fraud_``):
   application sees to the last byte it sends (a histogram with sub-millisecond buckets);
 - ``predictions_total`` and ``flagged_total``: transactions scored and those at or above the threshold;
 - ``inference_duration_seconds``: ONNX Runtime time per scoring call;
-- ``model_info{model_version}``: 1 for the loaded model.
+- ``model_info{model_version}``: 1 for the loaded model;
+- ``drift_psi{feature}`` and ``score_drift_psi``: the PSI of the last closed drift window (any worker's
+  latest: each worker counts its own windows of ``DRIFT_WINDOW`` transactions; docs/monitoring.md).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fraud_api.telemetry import Telemetry
 from fraud_scoring.decision import Decision
+from fraud_scoring.drift import DriftWindow
 
 METRICS_PATH = "/metrics"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -53,6 +56,13 @@ PREDICTIONS = Counter("fraud_predictions", "Transactions scored")
 FLAGGED = Counter("fraud_flagged", "Transactions scored at or above the fraud threshold")
 INFERENCE = Histogram("fraud_inference_duration_seconds", "ONNX Runtime time per scoring call", buckets=LATENCY_BUCKETS)
 MODEL_INFO = Gauge("fraud_model_info", "The loaded model (value 1)", ["model_version"], multiprocess_mode="max")
+# The most recent window of any live worker: a gauge per worker would show stale windows side by side.
+DRIFT_PSI = Gauge(
+    "fraud_drift_psi", "PSI of each feature over the last drift window", ["feature"], multiprocess_mode="livemostrecent"
+)
+SCORE_DRIFT_PSI = Gauge(
+    "fraud_score_drift_psi", "PSI of the fraud score over the last drift window", multiprocess_mode="livemostrecent"
+)
 
 
 def multiprocess_dir() -> str | None:
@@ -95,6 +105,12 @@ class PrometheusTelemetry(Telemetry):
             FLAGGED.inc(flagged)
         INFERENCE.observe(latency_ms / 1000.0)
         return flagged
+
+    def drift_window_closed(self, window: DriftWindow) -> None:
+        super().drift_window_closed(window)  # the drift log line
+        for feature, value in window.feature_psi.items():
+            DRIFT_PSI.labels(feature=feature).set(value)
+        SCORE_DRIFT_PSI.set(window.score_psi)
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         """CloudWatch EMF values are dropped: on Lambda they are flushed once per invocation, in a

@@ -19,6 +19,7 @@ from fraud_scoring.explain import EXPLAINER_FILE
 from fraud_scoring.manifest import MANIFEST_FILE, Manifest, manifest_from_dict, model_version_for
 from training.data import MAX_PROBLEMS, Dataset, load_csv
 from training.datasets import BUILTIN_DATASETS, DEFAULT_DATASET
+from training.drift_reference import drift_reference
 from training.evaluate import THRESHOLD_RULE, choose_threshold, evaluate
 from training.explain_export import export_explainer
 from training.export import (
@@ -138,6 +139,7 @@ def run(config: RunConfig) -> Manifest:
             "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
             "explainer_file": EXPLAINER_FILE,
             "explainer_sha256": hashlib.sha256(explainer_bytes).hexdigest(),
+            "drift_reference": drift_reference(data, split.X_val, onnx_bytes),
         }
     )
 

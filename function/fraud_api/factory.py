@@ -116,6 +116,7 @@ def create_app(
     observe = telemetry if telemetry is not None else Telemetry(model.model_version)
     observe.policy_version = policy_version
     observe.threshold = model.threshold
+    observe.watch_drift(model.manifest)
     contract = Contract(model.feature_names, config.max_batch_items)
     parse_predict = contract.parse_predict
     parse_batch = contract.parse_batch

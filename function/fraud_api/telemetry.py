@@ -9,6 +9,9 @@
   rest of a ``POST /predict`` invocation (see BENCHMARKS.md). Level filtering still applies.
 - CloudWatch EMF metrics (Powertools ``Metrics``) with a ``model_version`` dimension: ``Predictions``,
   ``FlaggedFrauds``, ``InferenceLatency``, ``BatchSize``; flushed once per invocation.
+- Drift signals (``fraud_scoring.drift``) when the model layer carries a drift reference and
+  ``DRIFT_ENABLED`` is not false: every ``DRIFT_WINDOW`` transactions one ``"message": "drift"`` log
+  line with the PSI per feature and the EMF metrics ``ScoreDriftPSI`` and ``MaxFeatureDriftPSI``.
 - X-Ray tracing through Powertools ``Tracer`` when ``TRACING_ENABLED=true`` (needs ``aws-xray-sdk``).
 """
 
@@ -27,11 +30,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from fraud_scoring.decision import Decision
+from fraud_scoring.drift import DriftMonitor, DriftReference, DriftReferenceError, DriftSettings, DriftWindow
+from fraud_scoring.manifest import Manifest
 
 DEFAULT_SERVICE = "fraud-scoring"
 DEFAULT_NAMESPACE = "FraudScoring"
 _COUNT = MetricUnit.Count.value
 _MILLISECONDS = MetricUnit.Milliseconds.value
+_NO_UNIT = MetricUnit.NoUnit.value
 _MAX_VALUES = 100  # EMF's limit of values per metric in one line (Powertools flushes there too)
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -89,6 +95,7 @@ class Telemetry:
         # Powertools (serialize_metric_set) at flush; collected here because add_metric's per-call
         # validation costs more than the model (see BENCHMARKS.md).
         self._pending: dict[str, dict[str, Any]] = {}
+        self.drift: DriftMonitor | None = None  # set by watch_drift
 
     def _make_tracer(self) -> Any:
         try:
@@ -138,6 +145,8 @@ class Telemetry:
             if self.log_features and features is not None:
                 line["features"] = list(features[position])
             write(line)
+        if self.drift is not None and features is not None:
+            self._observe_drift(features, decisions)
         add = self.add_metric
         add("Predictions", _COUNT, len(decisions))
         add("FlaggedFrauds", _COUNT, flagged)
@@ -145,6 +154,49 @@ class Telemetry:
         if route == "/predict/batch":
             add("BatchSize", _COUNT, len(decisions))
         return flagged
+
+    # -- drift ----------------------------------------------------------------------------------------
+
+    def watch_drift(self, manifest: Manifest, settings: DriftSettings | None = None) -> None:
+        """Start the drift monitor from the manifest's reference (``DRIFT_*`` settings unless given).
+
+        A layer without a reference (trained before drift signals) or with a broken one serves
+        without drift, said in one log line: monitoring never stops the service from answering.
+        A bad ``DRIFT_*`` setting is an error (ValueError), like any other bad setting.
+        """
+        config = settings if settings is not None else DriftSettings.from_env()
+        self.drift = None
+        if not config.enabled:
+            return
+        if manifest.drift_reference is None:
+            self.logger.info("drift signals off: the model layer has no drift reference (retrain to add one)")
+            return
+        try:
+            reference = DriftReference.from_dict(manifest.drift_reference, manifest.feature_names)
+        except DriftReferenceError as exc:
+            self.logger.error(
+                "drift signals off: the model layer's drift reference is unusable", extra={"error": str(exc)}
+            )
+            return
+        self.drift = DriftMonitor(reference, manifest.feature_names, config.window)
+
+    def _observe_drift(self, features: Sequence[Sequence[float]], decisions: Sequence[Decision]) -> None:
+        assert self.drift is not None
+        if len(decisions) == 1:
+            window = self.drift.observe(features[0], decisions[0].score)
+            if window is not None:
+                self.drift_window_closed(window)
+            return
+        for closed in self.drift.observe_many(features, [decision.score for decision in decisions]):
+            self.drift_window_closed(closed)
+
+    def drift_window_closed(self, window: DriftWindow) -> None:
+        """One ``drift`` log line (PSI per feature) and the two EMF metrics an alarm can watch."""
+        self.logger.info("drift", extra={"model_version": self.model_version, **window.as_log()})
+        self.add_metric("ScoreDriftPSI", _NO_UNIT, window.score_psi)
+        self.add_metric("MaxFeatureDriftPSI", _NO_UNIT, window.max_feature_psi)
+
+    # -- metrics --------------------------------------------------------------------------------------
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         """Record one value; flushed at the end of the invocation (or at 100 values, as Powertools does)."""
@@ -171,6 +223,8 @@ class Telemetry:
     def discard_metrics(self) -> None:
         """Drop the values recorded since the last flush (the SnapStart warm-up's: no real traffic)."""
         self._pending = {}
+        if self.drift is not None:  # nor its transactions in the drift window
+            self.drift.reset()
         self.metrics.clear_metrics()
 
     def _decision_writer(self) -> Callable[[dict[str, Any]], None] | None:

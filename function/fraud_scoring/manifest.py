@@ -48,6 +48,9 @@ class Manifest:
     # The exact-explanation artifact (fraud_scoring.explain); absent in layers made before it existed.
     explainer_file: str | None = None
     explainer_sha256: str | None = None
+    # Validation-split quantile bins per feature and for the score (fraud_scoring.drift); absent in
+    # layers made before drift signals, which then serve without them.
+    drift_reference: dict[str, Any] | None = None
 
     @property
     def n_features(self) -> int:
@@ -59,6 +62,8 @@ class Manifest:
         data["n_features"] = self.n_features
         if self.explainer_file is None:  # a layer without explainer keeps the manifest it always had
             del data["explainer_file"], data["explainer_sha256"]
+        if self.drift_reference is None:
+            del data["drift_reference"]
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
     def validate(self) -> None:
