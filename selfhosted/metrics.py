@@ -13,7 +13,10 @@ Series (all prefixed ``fraud_``):
   application sees to the last byte it sends (a histogram with sub-millisecond buckets);
 - ``predictions_total`` and ``flagged_total``: transactions scored and those at or above the threshold;
 - ``inference_duration_seconds``: ONNX Runtime time per scoring call;
-- ``model_info{model_version}``: 1 for the loaded model.
+- ``model_info{model_version}``: 1 for the loaded model;
+- ``challenger_predictions_total{mode}`` and ``challenger_agreements_total``: transactions a challenger
+  model also decided (mode shadow or ab) and those where it reached the champion's outcome (their
+  ratio is the agreement rate; docs/rollout.md).
 """
 
 from __future__ import annotations
@@ -52,6 +55,12 @@ LATENCY = Histogram(
 PREDICTIONS = Counter("fraud_predictions", "Transactions scored")
 FLAGGED = Counter("fraud_flagged", "Transactions scored at or above the fraud threshold")
 INFERENCE = Histogram("fraud_inference_duration_seconds", "ONNX Runtime time per scoring call", buckets=LATENCY_BUCKETS)
+CHALLENGER_PREDICTIONS = Counter(
+    "fraud_challenger_predictions", "Transactions also decided by the challenger model", ["mode"]
+)
+CHALLENGER_AGREEMENTS = Counter(
+    "fraud_challenger_agreements", "Transactions where the challenger reached the champion's outcome"
+)
 MODEL_INFO = Gauge("fraud_model_info", "The loaded model (value 1)", ["model_version"], multiprocess_mode="max")
 
 
@@ -95,6 +104,11 @@ class PrometheusTelemetry(Telemetry):
             FLAGGED.inc(flagged)
         INFERENCE.observe(latency_ms / 1000.0)
         return flagged
+
+    def challenger_decisions(self, scored: int, agreed: int) -> None:
+        CHALLENGER_PREDICTIONS.labels(mode=self.challenger_mode).inc(scored)
+        if agreed:
+            CHALLENGER_AGREEMENTS.inc(agreed)
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         """CloudWatch EMF values are dropped: on Lambda they are flushed once per invocation, in a
