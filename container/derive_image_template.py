@@ -45,8 +45,9 @@ def derive(s: str) -> str:
     s = re.sub(rf"Rules:\n  SnapStartExcludesProvisionedConcurrency:\n{BLOCK}(?=\w)", "", s)
     s = re.sub(r"  UseSnapStart: .*\n", "", s)
     s = re.sub(r"    Runtime: python3\.\d+\n", "", s, count=1)
-    s = re.sub(rf"  ModelLayer:\n{BLOCK}(?=  DependenciesLayer:)", "", s)
-    s = re.sub(rf"  DependenciesLayer:\n{BLOCK}(?=  \w)", "", s)
+    # Every layer (model, policy, challenger, dependencies, with their comments) sits between the
+    # first and the function: the image carries them itself.
+    s = re.sub(r"  ModelLayer:\n(?:.*\n)+?(?=  ScoringFunction:)", "", s)
     s = re.sub(
         r"      CodeUri: function/\n      Handler: .*\n      Layers:\n(?:        - .*\n)+",
         "      PackageType: Image\n",
@@ -56,6 +57,7 @@ def derive(s: str) -> str:
     s = re.sub(r"    Metadata:\n      BuildMethod: makefile.*\n", IMAGE_METADATA, s)
     s = re.sub(r"  ModelLayerArn:\n(?:    .*\n)+?(?=  \w|\Z)", "", s)
     s = re.sub(r"  DependenciesLayerArn:\n(?:    .*\n)+?(?=  \w|\Z)", "", s)
+    s = re.sub(r"  PolicyLayerArn:\n(?:    .*\n)+?(?=  \w|\Z)", "", s)
     arch = re.search(r"(  Architecture:\n(?:    (?!Description).*\n)+    Description: >-\n)((?:      .*\n)+)", s)
     if arch:
         s = s.replace(arch.group(0), arch.group(1) + ARCHITECTURE_TEXT)
