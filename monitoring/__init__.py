@@ -1,0 +1,1 @@
+"""Watching the service from its decision logs: champion vs challenger, drift, live performance."""
