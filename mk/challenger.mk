@@ -22,3 +22,7 @@ compare: $(STAMP) ## champion vs challenger from decision logs: LOGS="file ..." 
 .PHONY: promote
 promote: $(STAMP) ## check the challenger (CHALLENGER=dir, default layers/challenger) and make it the champion in layers/model
 	$(PY) -m monitoring.promote promote "$(CHALLENGER)"
+
+.PHONY: bench-challenger
+bench-challenger: $(STAMP) $(MODEL) ## what a shadow / A/B challenger adds to an in-process POST /predict (vs none, same run)
+	$(PY) benchmarks/bench_challenger.py $(BENCH_ARGS)
