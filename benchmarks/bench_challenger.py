@@ -4,7 +4,7 @@
 
 The shipped handler (FastAPI + Mangum + Powertools telemetry, decision log line and EMF written to
 stdout, here /dev/null) around the committed model and policy, invoked with API Gateway REST events of
-varied transactions, in four variants whose rounds are interleaved: no challenger; a shadow
+varied transactions, in four variants taking turns call by call: no challenger; a shadow
 challenger on every transaction (``CHALLENGER_SHARE=1``); the same with a 10 % sample; an A/B
 challenger answering half. The budget (issue 16): a shadow challenger adds at most 10 us to the
 median. The challenger is a second model trained by ``python -m training`` (20,000 rows, seed 7) into
@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "function"), str(REPO)]
 
-from benchmarks.bench_function import interleaved, machine, stdout_to_devnull, summary, varied_rows  # noqa: E402
+from benchmarks.bench_function import machine, stdout_to_devnull, summary, varied_rows  # noqa: E402
 
 SECTION = "## Challenger models (in process)"
 SCORE = "one-row ONNX score of the challenger"
@@ -45,6 +46,22 @@ def challenger_layer(folder: Path | None) -> Path:
         print(f"training the benchmark's challenger into {layer} ...", file=sys.stderr)
         train_challenger(DEFAULT_CHALLENGER)
     return layer
+
+
+def alternating(variants: dict[str, Callable[[int], object]], calls: int, rounds: int) -> dict[str, list[float]]:
+    """Per-call times in ns, the variants taking turns call by call (not block by block): on a shared
+    machine the load drifts within a block, and call-by-call turns give every variant the same drift."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    clock = time.perf_counter_ns
+    order = list(variants.items())
+    for round_number in range(rounds):
+        turn = order[round_number % len(order) :] + order[: round_number % len(order)]
+        for i in range(calls):
+            for name, run in turn:
+                started = clock()
+                run(i)
+                times[name].append(clock() - started)
+    return times
 
 
 def _invoker(handler: Callable[[Any, Any], Any], events: list[dict[str, Any]], context: Any) -> Callable[[int], object]:
@@ -103,8 +120,8 @@ def bench(challenger_dir: Path, calls: int, rounds: int) -> dict[str, Any]:
         # added time into a count of scores, which holds on a loaded machine too.
         score_one = load_pipeline(challenger_dir, policy_dir).model.score_one
         variants[SCORE] = lambda i: score_one(rows[i % n])
-        interleaved(variants, min(calls, 300), 1)  # warm-up
-        times = interleaved(variants, calls, rounds)
+        alternating(variants, min(calls, 300), 1)  # warm-up
+        times = alternating(variants, calls, rounds)
     score = summary(times.pop(SCORE))
     results = {name: summary(values) for name, values in times.items()}
     base = results["no challenger"]["median_us"]
@@ -132,7 +149,8 @@ def render(report: dict[str, Any]) -> str:
         "",
         "`make bench-challenger` (benchmarks/bench_challenger.py): the shipped handler's in-process `POST /predict` "
         "(API Gateway REST event -> Mangum -> FastAPI -> decision pipeline -> decision log line + EMF), with and "
-        f"without a challenger, rounds interleaved: {report['rounds']} x {report['calls']} calls per variant. "
+        f"without a challenger, the variants taking turns call by call: {report['rounds']} x {report['calls']} "
+        "calls each. "
         f"Machine: {info['cpu']}, {info['vcpus']} vCPU, Python {info['python']}, load {info['load_average'][0]:.2f}.",
         "",
         "| variant | median us | p90 us | p99 us | added to the median | added, in one-row scores |",
