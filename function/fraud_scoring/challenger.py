@@ -51,8 +51,9 @@ class _Logs(Protocol):
 @dataclass(frozen=True)
 class ChallengerSettings:
     """``CHALLENGER_MODE`` (off|shadow|ab), ``CHALLENGER_SHARE`` (0..1: the sampled share in shadow
-    mode, the share answered by the challenger in ab mode), ``CHALLENGER_STICKY_KEY`` (``transaction_id``
-    or a feature name) and ``CHALLENGER_MODEL_DIR`` (default /opt/challenger, where Lambda mounts it)."""
+    mode, default 1; the share answered by the challenger in ab mode, which must be given),
+    ``CHALLENGER_STICKY_KEY`` (``transaction_id`` or a feature name) and ``CHALLENGER_MODEL_DIR``
+    (default /opt/challenger, where Lambda mounts it)."""
 
     mode: str = "off"
     share: float = DEFAULT_SHARE
@@ -67,6 +68,11 @@ class ChallengerSettings:
             raise ChallengerError(f"CHALLENGER_MODE={mode!r} must be one of {', '.join(MODES)}")
         raw_share = env.get("CHALLENGER_SHARE", "").strip()
         share = DEFAULT_SHARE
+        if not raw_share and mode == "ab":
+            # 1.0 would hand every answer to an untried model: the share must be chosen on purpose.
+            raise ChallengerError(
+                "CHALLENGER_SHARE must be set in ab mode: the share of traffic the challenger answers"
+            )
         if raw_share:
             try:
                 share = float(raw_share)

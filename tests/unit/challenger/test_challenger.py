@@ -96,6 +96,10 @@ def test_settings_from_the_environment() -> None:
         ({"CHALLENGER_MODE": "ab", "CHALLENGER_SHARE": "half"}, "CHALLENGER_SHARE='half' is not a number"),
         ({"CHALLENGER_MODE": "ab", "CHALLENGER_SHARE": "1.5"}, "CHALLENGER_SHARE='1.5' must be between 0 and 1"),
         ({"CHALLENGER_MODE": "ab", "CHALLENGER_SHARE": "nan"}, "CHALLENGER_SHARE='nan' must be between 0 and 1"),
+        (
+            {"CHALLENGER_MODE": "ab"},
+            "CHALLENGER_SHARE must be set in ab mode: the share of traffic the challenger answers",
+        ),
     ],
 )
 def test_bad_settings_are_refused_with_the_variable_named(env: dict[str, str], message: str) -> None:
