@@ -18,7 +18,7 @@ HEADER = """Description: >-
   deployments as the zip variant in ../template.yaml.
 
 # Generated from ../template.yaml by container/derive_image_template.py (make container-template).
-# What differs: no layers (the model and the dependencies are in the image), no Runtime/Handler
+# What differs: no layers (the model, policy and dependencies are in the image), no Runtime/Handler
 # (the image's CMD), no SnapStart (Lambda offers it for zip functions only).
 # Build and deploy from the repository root:
 #   sam build -t container/template.yaml && sam deploy --guided

@@ -178,6 +178,14 @@ def build_events(
             json_headers,
             False,
         ),
+        "predict_ok_explained": (
+            post_base,
+            "POST",
+            "/predict",
+            dumps({"transaction_id": "txn-0003", "features": legit_row, "explain": 5}),
+            json_headers,
+            False,
+        ),
         "predict_ok_base64": (
             post_base,
             "POST",

@@ -148,11 +148,20 @@ class BuiltFunction:
     task_root: Path = field(init=False)
     dependencies_dir: Path = field(init=False)
     model_dir: Path = field(init=False)
+    # Where each layer folder Lambda mounts under /opt (/opt/model, /opt/policy) is in the build.
+    opt_dirs: dict[str, Path] = field(init=False)
 
     def __post_init__(self) -> None:
         self.task_root = self.build_dir / self.function_id
         self.dependencies_dir = self.build_dir / DEPENDENCIES_LAYER_ID / "python"
         self.model_dir = self.build_dir / MODEL_LAYER_ID / "model"
+        self.opt_dirs = {
+            f"/opt/{folder.name}": folder
+            for layer in sorted(self.build_dir.glob("*Layer"))
+            if layer.is_dir()
+            for folder in sorted(layer.iterdir())
+            if folder.is_dir() and folder.name != "python"
+        }
 
     @classmethod
     def from_build_dir(
@@ -233,6 +242,10 @@ class LambdaEmulator:
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{fn.runtime_version}",
         }
         env.update(fn.environment)
+        for name, value in fn.environment.items():  # /opt/<folder>/... -> that layer folder in the build
+            mount = "/".join(value.split("/")[:3])
+            if value.startswith("/opt/") and mount in fn.opt_dirs:
+                env[name] = str(fn.opt_dirs[mount]) + value[len(mount) :]
         env["MODEL_DIR"] = str(fn.model_dir)  # the model layer's files, where Lambda has /opt/model
         env.update(self.extra_env)
         return env

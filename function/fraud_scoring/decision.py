@@ -15,6 +15,7 @@ and so is recording: the adapter writes one log line and the metrics from the re
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -27,9 +28,17 @@ import numpy as np
 from fraud_scoring.challenger import Challenger
 from fraud_scoring.explain import DEFAULT_REASONS, Explainer, load_explainer, top_reasons
 from fraud_scoring.model import FraudModel, load_model
-from fraud_scoring.policy import DEFAULT_POLICY_DIR, Policy, PolicyDecision, default_policy, load_policy
+from fraud_scoring.policy import (
+    DEFAULT_POLICY_DIR,
+    Policy,
+    PolicyDecision,
+    PolicyEvaluationError,
+    default_policy,
+    load_policy,
+)
 
 Reasons = list[dict[str, Any]]
+_log = logging.getLogger("fraud_scoring")
 
 
 class ExplanationUnavailableError(ValueError):
@@ -104,7 +113,7 @@ class DecisionPipeline:
         started = time.perf_counter()
         score = self.model.score_one(row)
         elapsed_ms = (time.perf_counter() - started) * 1000.0
-        verdict = self.policy.decide(score, row, request)
+        verdict = self._verdict(score, row, request)
         flagged = verdict.outcome != self._safe
         reasons = None
         count = self._reason_count(explain, flagged)
@@ -147,7 +156,13 @@ class DecisionPipeline:
         started = time.perf_counter()
         scores = self.model.score_many(rows)
         elapsed_ms = (time.perf_counter() - started) * 1000.0
-        verdicts = self.policy.decide_many(scores, rows, requests)
+        try:
+            verdicts = self.policy.decide_many(scores, rows, requests)
+        except PolicyEvaluationError:  # find the row (rare: arithmetic on extreme values), decide the rest
+            verdicts = [
+                self._verdict(score, row, requests[position] if requests is not None else None)
+                for position, (score, row) in enumerate(zip(scores, rows, strict=True))
+            ]
         flags = [verdict.outcome != self._safe for verdict in verdicts]
         counts = [self._reason_count(k, flagged) for k, flagged in zip(asked, flags, strict=True)]
         reasons: list[Reasons | None] = [None] * len(rows)
@@ -165,6 +180,18 @@ class DecisionPipeline:
         if self.challenger is not None:
             decisions = self.challenger.review_many(decisions, rows, requests, explain)
         return decisions, elapsed_ms
+
+    def _verdict(self, score: float, row: Sequence[float], request: Mapping[str, Any] | None) -> PolicyDecision:
+        """The policy's decision; a rule that fails on this transaction leaves it to the score bands.
+
+        A request must never fail because a rule cannot be evaluated on extreme values: the band
+        still decides, and the failure is logged with the policy version and the error.
+        """
+        try:
+            return self.policy.decide(score, row, request)
+        except PolicyEvaluationError as exc:
+            _log.warning("policy rules failed on a transaction; the score band decided: %s", exc)
+            return self.policy.band_of(score)
 
     def _reason_count(self, asked: int | None, flagged: bool) -> int:
         if self.explainer is None:

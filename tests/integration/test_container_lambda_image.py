@@ -48,6 +48,7 @@ def image_function(root: Path) -> BuiltFunction:
     )
     function.task_root = root / TASK_ROOT.lstrip("/")
     function.model_dir = root / "opt" / "model"
+    function.opt_dirs = {f"/opt/{folder.name}": folder for folder in (root / "opt").iterdir() if folder.is_dir()}
     return function
 
 
@@ -76,6 +77,7 @@ def test_the_image_layout_holds_the_handler_and_the_model(tmp_path: Path) -> Non
     assert (function.task_root / (module.replace(".", "/") + ".py")).is_file()
     assert attribute == "handler"
     assert {p.name for p in function.model_dir.iterdir()} == {"model.onnx", "explainer.npz", "manifest.json"}
+    assert {p.name for p in function.opt_dirs["/opt/policy"].iterdir()} == {"policy.json", "policy.yaml"}
 
 
 def test_predict_event_is_scored_by_the_model(emulator: LambdaEmulator, model: FraudModel) -> None:

@@ -235,3 +235,39 @@ def test_self_hosted_requests_carry_an_id_in_header_body_and_log(
     decision = scored.headers["x-request-id"]
     assert f'"request_id":"{decision}"' in server.log()
     assert len({refused.headers["x-request-id"], too_big.headers["x-request-id"], decision}) == 3
+
+
+def _committed_policy_version() -> str:
+    document = json.loads((ROOT / "layers" / "policy" / "policy.json").read_text(encoding="utf-8"))
+    version: str = document["policy_version"]
+    return version
+
+
+def _assert_decided_and_explained(answer: httpx.Response) -> None:
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["policy_version"] == _committed_policy_version()
+    assert body["decision"] in {"APPROVE", "REVIEW", "DECLINE"}
+    assert 3 <= len(body["reasons"]) <= 4
+    assert isinstance(body["base_value"], float)
+
+
+def test_the_emulator_decides_with_the_policy_layer_and_explains(emulator: Emulator) -> None:
+    answer = httpx.post(f"{emulator.url}/predict", json={"features": [0.1] * 30, "explain": 4}, timeout=30)
+    _assert_decided_and_explained(answer)
+
+
+def test_the_self_hosted_server_decides_with_a_policy_file_and_explains(
+    tmp_path_factory: pytest.TempPathFactory, model_dir: Path
+) -> None:
+    server = SelfHostedServer(
+        tmp_path_factory.mktemp("selfhosted-policy"),
+        model_dir,
+        {"POLICY_DIR": str(ROOT / "layers" / "policy")},
+    )
+    server.start()
+    try:
+        answer = httpx.post(f"{server.base_url}/predict", json={"features": [0.1] * 30, "explain": 4}, timeout=30)
+    finally:
+        server.stop()
+    _assert_decided_and_explained(answer)

@@ -332,7 +332,7 @@ def test_dependency_layer_loads_under_the_runtime_python(
     assert responses["health_ok"].status_code == 200
 
 
-@pytest.mark.parametrize("name", ["predict_ok", "predict_ok_named", "predict_ok_base64"])
+@pytest.mark.parametrize("name", ["predict_ok", "predict_ok_named", "predict_ok_base64", "predict_ok_explained"])
 def test_predict_returns_the_models_score(responses: dict[str, Invocation], name: str) -> None:
     result = responses[name]
     assert result.status_code == 200, result.body
@@ -344,6 +344,21 @@ def test_predict_returns_the_models_score(responses: dict[str, Invocation], name
     assert result.body["model_version"] == manifest.model_version
     assert result.body.get("transaction_id") == request.get("transaction_id")
     assert result.headers["content-type"].startswith("application/json")
+
+
+def test_the_built_function_decides_with_the_policy_layer_and_explains(responses: dict[str, Invocation]) -> None:
+    """The policy layer is mounted at /opt/policy and the explainer ships in the model layer."""
+    policy = json.loads((REPO_ROOT / "layers" / "policy" / "policy.json").read_text(encoding="utf-8"))
+    result = responses["predict_ok_explained"].body
+    assert result["policy_version"] == policy["policy_version"]
+    assert result["decision"] in policy["document"]["outcomes"]
+    asked = event_body("predict_ok_explained")["explain"]
+    assert 3 <= len(result["reasons"]) <= asked
+    for reason in result["reasons"]:
+        assert reason["direction"] == ("raises" if reason["contribution"] > 0 else "lowers")
+    assert isinstance(result["base_value"], float)
+    plain = responses["predict_ok"].body
+    assert "reasons" not in plain or plain["decision"] != policy["document"]["outcomes"][0]
 
 
 def test_batch_returns_every_score_in_order(responses: dict[str, Invocation]) -> None:

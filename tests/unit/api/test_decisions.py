@@ -198,3 +198,32 @@ def test_a_layer_without_explainer_refuses_explain_by_name(
     assert refused.status == 422
     assert refused.json["errors"][0]["field"] == "explain"
     assert "retrain" in refused.json["errors"][0]["problem"]
+
+
+def test_a_rule_failing_on_an_extreme_value_leaves_the_decision_to_the_band(
+    model: FraudModel, rows: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
+    """int(Amount) overflows on 1e30: the request is still answered, by the score band, and logged."""
+    document = {
+        "schema_version": 1,
+        "version": "overflow-1",
+        "outcomes": ["APPROVE", "DECLINE"],
+        "bands": [
+            {"id": "low", "outcome": "APPROVE", "min": 0.0, "max": 0.5},
+            {"id": "high", "outcome": "DECLINE", "min": 0.5, "max": 1.0},
+        ],
+        "rules": [{"id": "whole-amount", "description": "d", "when": "int(Amount) > 5000", "outcome": "DECLINE"}],
+    }
+    invoke = invoke_with(DecisionPipeline(model, None, policy_from_document(document, model.feature_names)))
+    row = rows[0].copy()
+    row[model.feature_names.index("Amount")] = 1e30
+    expected = "DECLINE" if model.score_one(list(map(float, row))) >= 0.5 else "APPROVE"
+    with caplog.at_level("WARNING", logger="fraud_scoring"):
+        single = predict(invoke, row)
+        items = [{"features": list(map(float, row))}, {"features": list(map(float, rows[1]))}]
+        batch = invoke(rest_event("POST", "/predict/batch", json.dumps({"transactions": items}), JSON))
+    assert single.status == 200
+    assert (single.json["decision"], single.json["rules"]) == (expected, [])
+    assert batch.status == 200
+    assert batch.json["results"][0]["decision"] == expected
+    assert "policy rules failed" in caplog.text
