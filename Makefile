@@ -33,7 +33,7 @@ setup: $(STAMP) ## create .venv and install the locked dependencies (idempotent)
 # What make, the tests and the tools write. `clean` keeps the venvs (minutes to rebuild);
 # `distclean` also removes them, leaving what a fresh clone has.
 LOCALSTACK_VENV ?= .venv-localstack
-CLEAN_PATHS := .aws-sam build dist loadtest/results loadtest/payloads.json benchmarks/results training/runs \
+CLEAN_PATHS := .aws-sam build dist loadtest/results loadtest/payloads.json benchmarks/results training/runs monitoring/reports \
                .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
 .PHONY: clean

@@ -45,9 +45,9 @@ def derive(s: str) -> str:
     s = re.sub(rf"Rules:\n  SnapStartExcludesProvisionedConcurrency:\n{BLOCK}(?=\w)", "", s)
     s = re.sub(r"  UseSnapStart: .*\n", "", s)
     s = re.sub(r"    Runtime: python3\.\d+\n", "", s, count=1)
-    s = re.sub(rf"(?:  #.*\n)*  PolicyLayer:\n{BLOCK}(?=  DependenciesLayer:)", "", s)
-    s = re.sub(rf"  ModelLayer:\n{BLOCK}(?=  DependenciesLayer:)", "", s)
-    s = re.sub(rf"  DependenciesLayer:\n{BLOCK}(?=  \w)", "", s)
+    # Every layer (model, policy, challenger, dependencies, with their comments) sits between the
+    # first and the function: the image carries them itself.
+    s = re.sub(r"  ModelLayer:\n(?:.*\n)+?(?=  ScoringFunction:)", "", s)
     s = re.sub(
         r"      CodeUri: function/\n      Handler: .*\n      Layers:\n(?:        - .*\n)+",
         "      PackageType: Image\n",

@@ -57,8 +57,11 @@ events: $(STAMP) $(MODEL) ## regenerate events/*.json from sam local generate-ev
 
 # No ENV: `sam deploy --guided` (first time; answers saved in samconfig.toml's [default]).
 # ENV=default|dev|prod: that samconfig.toml environment, no prompts. ARCH is kept for the deploy too.
+# CHALLENGER_MODE=off|shadow|ab and CHALLENGER_SHARE=0..1 set the challenger (docs/rollout.md).
 .PHONY: deploy sam-deploy
 deploy: sam-build ## build, then sam deploy: guided without ENV (first time), else ENV=default|dev|prod (ARCH=...)
 	@$(SAM_ENV) $(PY) scripts/sam_deploy.py --build-dir $(SAM_BUILD_DIR) --arch $(ARCH) $(if $(ENV),--env $(ENV)) \
+	  $(if $(CHALLENGER_MODE),--parameter ChallengerMode=$(CHALLENGER_MODE)) \
+	  $(if $(CHALLENGER_SHARE),--parameter ChallengerShare=$(CHALLENGER_SHARE)) \
 	  $(if $(DEPLOY_ARGS),-- $(DEPLOY_ARGS))
 sam-deploy: deploy

@@ -1,5 +1,6 @@
-"""Watching the model after it ships: live performance from late labels (``python -m monitoring.performance``).
+"""Watching the service from its decision logs: champion vs challenger (``python -m monitoring.compare``),
+live performance from late labels (``python -m monitoring.performance``), promotion (``monitoring.promote``).
 
-Reads the service's decision logs (JSON lines, ``fraud_api.telemetry``) from files: the output of
+Decision logs are the JSON lines the service writes (``fraud_api.telemetry``): the output of
 ``make serve`` (the emulator), the self-hosted server's log, or a CloudWatch Logs export.
 """

@@ -6,7 +6,8 @@
   asks to confirm.
 
 ``sam deploy --parameter-overrides`` replaces the environment's ``parameter_overrides`` instead of adding to them,
-so a non-default ``--arch`` is appended to the environment's own overrides here. The build must hold a dependency
+so a non-default ``--arch`` and each ``--parameter NAME=VALUE`` (``make deploy CHALLENGER_MODE=shadow``) are
+appended to the environment's own overrides here. The build must hold a dependency
 layer for that architecture (``make sam-build ARCH=...``). Every refusal is one line and exit status 2.
 
 CLI: ``python scripts/sam_deploy.py [--env ENV] [--arch x86_64|arm64] [--build-dir .aws-sam/build] [--dry-run]``
@@ -19,6 +20,7 @@ import os
 import shlex
 import sys
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +41,15 @@ def deploy_environments(config: dict[str, Any]) -> list[str]:
 
 
 def deploy_command(
-    sam: str, config: dict[str, Any], env: str | None, arch: str, build_dir: Path, extra: list[str]
+    sam: str,
+    config: dict[str, Any],
+    env: str | None,
+    arch: str,
+    build_dir: Path,
+    extra: list[str],
+    parameters: Sequence[str] = (),
 ) -> list[str]:
+    """The sam deploy command; ``parameters`` (NAME=VALUE) are added to the environment's own overrides."""
     if arch not in ARCHITECTURES:
         raise UsageError(f"ARCH={arch} is not a Lambda architecture: use ARCH=x86_64 or ARCH=arm64")
     if env in LOCAL_ONLY_ENVIRONMENTS:
@@ -59,11 +68,16 @@ def deploy_command(
         raise UsageError(f"{build_dir} holds an {built} build, not {arch}: run 'make sam-build ARCH={arch}' first")
     command = [sam, "deploy", "--template-file", str(template)]
     command += ["--guided", "--config-env", "default"] if env is None else ["--config-env", env]
-    if arch != "x86_64":
+    given = [*parameters, f"Architecture={arch}"] if arch != "x86_64" else list(parameters)
+    for item in given:
+        if "=" not in item or not item.split("=", 1)[0]:
+            raise UsageError(f"parameter {item!r} is not NAME=VALUE")
+    if given:
         own = config.get(env or "default", {}).get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
         overrides = shlex.split(own) if isinstance(own, str) else [str(item) for item in own]
-        overrides = [item for item in overrides if not item.startswith("Architecture=")]
-        command += ["--parameter-overrides", *overrides, f"Architecture={arch}"]
+        names = {item.split("=", 1)[0] for item in given}
+        overrides = [item for item in overrides if item.split("=", 1)[0] not in names]
+        command += ["--parameter-overrides", *overrides, *given]
     return command + extra
 
 
@@ -74,12 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-dir", type=Path, default=Path(".aws-sam/build"))
     parser.add_argument("--samconfig", type=Path, default=REPO_ROOT / "samconfig.toml")
     parser.add_argument("--sam", default=str(Path(sys.executable).with_name("sam")))
+    parser.add_argument(
+        "--parameter", action="append", default=[], help="NAME=VALUE added to the environment's parameter overrides"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the sam command instead of running it")
     parser.add_argument("sam_args", nargs="*", help="more `sam deploy` arguments (after --)")
     args = parser.parse_args(argv)
     try:
         config = tomllib.loads(args.samconfig.read_text(encoding="utf-8"))
-        command = deploy_command(args.sam, config, args.env or None, args.arch, args.build_dir, args.sam_args)
+        command = deploy_command(
+            args.sam, config, args.env or None, args.arch, args.build_dir, args.sam_args, args.parameter
+        )
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 
 from fraud_api.factory import Settings as ApiSettings
 from fraud_api.factory import create_app as create_api
+from fraud_scoring.challenger import load_challenger
 from fraud_scoring.decision import load_pipeline
 from selfhosted.metrics import MetricsMiddleware, PrometheusTelemetry
 from selfhosted.protection import BodyLimitMiddleware, RequestIdMiddleware, ThrottleMiddleware
@@ -22,6 +23,8 @@ def create_app(settings: ServerSettings | None = None) -> ASGIApp:
     pipeline = load_pipeline()
     model = pipeline.model
     telemetry = PrometheusTelemetry(model.model_version)
+    # CHALLENGER_* (docs/rollout.md): a challenger that cannot load logs one line and stays off.
+    pipeline.attach_challenger(load_challenger(pipeline, logger=telemetry.logger))
     api_settings = ApiSettings.from_env()
     app: ASGIApp = create_api(pipeline, telemetry=telemetry, settings=api_settings)
     app = BodyLimitMiddleware(app, min(config.max_body_bytes, api_settings.max_body_bytes))
@@ -33,6 +36,7 @@ def create_app(settings: ServerSettings | None = None) -> ASGIApp:
             "model_version": model.model_version,
             "model_dir": str(model.model_dir),
             "policy_version": pipeline.policy_version,
+            "challenger": None if pipeline.challenger is None else pipeline.challenger.describe(),
             "load_ms": model.load_ms,
             "workers": config.workers,
             "throttle": None if config.throttle is None else repr(config.throttle),

@@ -16,6 +16,9 @@ Series (all prefixed ``fraud_``):
 - ``model_info{model_version}``: 1 for the loaded model;
 - ``drift_psi{feature}`` and ``score_drift_psi``: the PSI of the last closed drift window (any worker's
   latest: each worker counts its own windows of ``DRIFT_WINDOW`` transactions; docs/monitoring.md).
+- ``challenger_predictions_total{mode}`` and ``challenger_agreements_total``: transactions a challenger
+  model also decided (mode shadow or ab) and those where it reached the champion's outcome (their
+  ratio is the agreement rate; docs/rollout.md).
 """
 
 from __future__ import annotations
@@ -55,6 +58,12 @@ LATENCY = Histogram(
 PREDICTIONS = Counter("fraud_predictions", "Transactions scored")
 FLAGGED = Counter("fraud_flagged", "Transactions scored at or above the fraud threshold")
 INFERENCE = Histogram("fraud_inference_duration_seconds", "ONNX Runtime time per scoring call", buckets=LATENCY_BUCKETS)
+CHALLENGER_PREDICTIONS = Counter(
+    "fraud_challenger_predictions", "Transactions also decided by the challenger model", ["mode"]
+)
+CHALLENGER_AGREEMENTS = Counter(
+    "fraud_challenger_agreements", "Transactions where the challenger reached the champion's outcome"
+)
 MODEL_INFO = Gauge("fraud_model_info", "The loaded model (value 1)", ["model_version"], multiprocess_mode="max")
 # The most recent window of any live worker: a gauge per worker would show stale windows side by side.
 DRIFT_PSI = Gauge(
@@ -111,6 +120,11 @@ class PrometheusTelemetry(Telemetry):
         for feature, value in window.feature_psi.items():
             DRIFT_PSI.labels(feature=feature).set(value)
         SCORE_DRIFT_PSI.set(window.score_psi)
+
+    def challenger_decisions(self, scored: int, agreed: int) -> None:
+        CHALLENGER_PREDICTIONS.labels(mode=self.challenger_mode).inc(scored)
+        if agreed:
+            CHALLENGER_AGREEMENTS.inc(agreed)
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         """CloudWatch EMF values are dropped: on Lambda they are flushed once per invocation, in a

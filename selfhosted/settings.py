@@ -4,6 +4,11 @@ The variables (``HOST``, ``PORT``, ``WEB_CONCURRENCY``, ``THROTTLE_*``, ``BATCH_
 ``DOCS_THROTTLE_*``, ``THROTTLE_SCOPE``, ``MAX_BODY_BYTES``, ``KEEPALIVE_SECONDS``,
 ``GRACEFUL_TIMEOUT_SECONDS``) are described in docs/container.md. The throttling defaults are the
 parameter defaults of the API Gateway stage in ``template.yaml`` (a test keeps them equal).
+
+A challenger model (``CHALLENGER_MODE``, ``CHALLENGER_SHARE``, ``CHALLENGER_STICKY_KEY``,
+``CHALLENGER_MODEL_DIR``; docs/rollout.md) is read by the app itself
+(``fraud_scoring.challenger.ChallengerSettings``), the same way on every host: a bad value disables the
+challenger with one log line instead of stopping the server.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from fraud_api.factory import Settings, create_app
 from fraud_api.telemetry import Telemetry
+from fraud_scoring.challenger import load_challenger
 from fraud_scoring.decision import DecisionPipeline, load_pipeline
 from fraud_scoring.model import ModelLoadError
 from fraud_scoring.policy import PolicyError
@@ -30,6 +31,8 @@ def _build() -> tuple[DecisionPipeline, Telemetry, FastAPI]:
         sys.stderr.write(orjson.dumps(line).decode() + "\n")
         raise
     telemetry = Telemetry(pipeline.model_version)
+    # A challenger that cannot load logs one line and stays off; the champion serves either way.
+    pipeline.attach_challenger(load_challenger(pipeline, logger=telemetry.logger))
     return pipeline, telemetry, create_app(pipeline, telemetry=telemetry, settings=settings)
 
 
@@ -43,5 +46,6 @@ telemetry.logger.info(
         "load_ms": model.load_ms,
         "explanations": pipeline.explainer is not None,
         "policy_version": pipeline.policy_version,
+        "challenger": None if pipeline.challenger is None else pipeline.challenger.describe(),
     },
 )

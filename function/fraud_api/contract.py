@@ -146,12 +146,15 @@ class _Scored(BaseModel):
 class PredictResponse(_Scored):
     threshold: float = Field(description="Decision threshold from the model manifest.")
     policy_version: str = Field(description="The decision policy's version.")
-    model_version: str
+    model_version: str = Field(description="The answering model's version (an A/B challenger's when it answered).")
     inference_time_ms: float = Field(description="Time spent in ONNX Runtime for this transaction.")
 
 
 class BatchItemResult(_Scored):
-    pass
+    model_version: str | None = Field(
+        default=None,
+        description="The answering model's version, when an A/B challenger answers a share of the traffic.",
+    )
 
 
 class BatchResponse(BaseModel):

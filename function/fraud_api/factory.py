@@ -117,6 +117,13 @@ def create_app(
     observe.policy_version = policy_version
     observe.threshold = model.threshold
     observe.watch_drift(model.manifest)
+    challenger = pipeline.challenger
+    if challenger is not None:
+        observe.challenger_mode = challenger.mode
+        observe.challenger_model_version = challenger.model_version
+    # Answers by an A/B challenger carry its version, threshold and explanation base.
+    challenger_model = challenger.pipeline if challenger is not None else None
+    ab_test = challenger is not None and not challenger.shadow
     contract = Contract(model.feature_names, config.max_batch_items)
     parse_predict = contract.parse_predict
     parse_batch = contract.parse_batch
@@ -157,7 +164,7 @@ def create_app(
             request, route, RequestError(422, "validation_error", f"explain: {exc}", [FieldError("explain", str(exc))])
         )
 
-    def answer_of(decision: Decision, transaction_id: str | None) -> dict[str, Any]:
+    def answer_of(decision: Decision, transaction_id: str | None, base: float | None = base_value) -> dict[str, Any]:
         item: dict[str, Any] = {
             "fraud_score": decision.score,
             "is_fraud": decision.is_fraud,
@@ -168,7 +175,18 @@ def create_app(
             item["transaction_id"] = transaction_id
         if decision.reasons is not None:
             item["reasons"] = decision.reasons
-            item["base_value"] = base_value
+            item["base_value"] = base
+        return item
+
+    def served_answer(decision: Decision, transaction_id: str | None) -> dict[str, Any]:
+        """An item answered by the A/B challenger: its result and model version."""
+        assert challenger_model is not None
+        if decision.answered_by != "challenger" or decision.challenger is None:
+            item = answer_of(decision, transaction_id)
+            item["model_version"] = version
+            return item
+        item = answer_of(decision.challenger, transaction_id, challenger_model.base_value)
+        item["model_version"] = challenger_model.model_version
         return item
 
     async def predict(request: Request) -> Response:
@@ -184,10 +202,17 @@ def create_app(
             )
         except ExplanationUnavailableError as exc:
             return unexplainable(request, "/predict", exc)
-        answer = answer_of(decision, transaction_id)
-        answer["threshold"] = threshold
+        if ab_test:
+            answer = served_answer(decision, transaction_id)
+            answered_version = answer.pop("model_version")
+            by_challenger = decision.answered_by == "challenger"
+            answer["threshold"] = challenger_model.threshold if by_challenger else threshold  # type: ignore[union-attr]
+        else:
+            answer = answer_of(decision, transaction_id)
+            answer["threshold"] = threshold
+            answered_version = version
         answer["policy_version"] = policy_version
-        answer["model_version"] = version
+        answer["model_version"] = answered_version
         answer["inference_time_ms"] = round(elapsed_ms, 4)
         request_id = request_id_of(request)
         observe.decisions(request_id, "/predict", (transaction_id,), (decision,), elapsed_ms, (transaction.features,))
@@ -207,7 +232,8 @@ def create_app(
             )
         except ExplanationUnavailableError as exc:
             return unexplainable(request, "/predict/batch", exc)
-        results = [answer_of(decision, transaction_id) for decision, transaction_id in zip(decisions, ids, strict=True)]
+        answer = served_answer if ab_test else answer_of
+        results = [answer(decision, transaction_id) for decision, transaction_id in zip(decisions, ids, strict=True)]
         request_id = request_id_of(request)
         observe.decisions(request_id, "/predict/batch", ids, decisions, elapsed_ms, rows)
         return _json_response(

@@ -12,6 +12,10 @@
 - Drift signals (``fraud_scoring.drift``) when the model layer carries a drift reference and
   ``DRIFT_ENABLED`` is not false: every ``DRIFT_WINDOW`` transactions one ``"message": "drift"`` log
   line with the PSI per feature and the EMF metrics ``ScoreDriftPSI`` and ``MaxFeatureDriftPSI``.
+  ``FlaggedFrauds``, ``InferenceLatency``, ``BatchSize``; flushed once per invocation. With a challenger
+  (fraud_scoring.challenger): ``ChallengerPredictions`` and ``ChallengerAgreement``, and the decision line
+  gains ``answered_by``, ``challenger_model_version``, ``challenger_score`` and ``challenger_decision``
+  (its other fields stay the champion's).
 - X-Ray tracing through Powertools ``Tracer`` when ``TRACING_ENABLED=true`` (needs ``aws-xray-sdk``).
 """
 
@@ -77,6 +81,9 @@ class Telemetry:
         # Set by the app from its decision pipeline (fraud_api.factory.create_app).
         self.policy_version = policy_version
         self.threshold: float | None = None
+        # Set by the app when a challenger model is attached (fraud_scoring.challenger).
+        self.challenger_mode = "off"
+        self.challenger_model_version: str | None = None
         self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
         # Powertools keeps one logging.Logger (and its stream) per service name for the process.
         self.logger = Logger(service=self.service, json_serializer=_orjson_text, utc=True, stream=stream)
@@ -122,9 +129,14 @@ class Telemetry:
     ) -> int:
         """Log one decision line per transaction and record the metrics; return the number flagged."""
         flagged = 0
+        challenged = agreed = 0
         write = self._decision_writer()
         for position, decision in enumerate(decisions):
             flagged += decision.is_fraud
+            theirs = decision.challenger
+            if theirs is not None:
+                challenged += 1
+                agreed += theirs.outcome == decision.outcome
             if write is None:
                 continue
             line: dict[str, Any] = {
@@ -144,6 +156,11 @@ class Telemetry:
                 line["reasons"] = [[reason["feature"], reason["contribution"]] for reason in decision.reasons]
             if self.log_features and features is not None:
                 line["features"] = list(features[position])
+            if theirs is not None:  # the main fields stay the champion's; answered_by says who answered
+                line["answered_by"] = decision.answered_by
+                line["challenger_model_version"] = self.challenger_model_version
+                line["challenger_score"] = theirs.score
+                line["challenger_decision"] = theirs.outcome
             write(line)
         if self.drift is not None and features is not None:
             self._observe_drift(features, decisions)
@@ -153,6 +170,8 @@ class Telemetry:
         add("InferenceLatency", _MILLISECONDS, latency_ms)
         if route == "/predict/batch":
             add("BatchSize", _COUNT, len(decisions))
+        if challenged:
+            self.challenger_decisions(challenged, agreed)
         return flagged
 
     # -- drift ----------------------------------------------------------------------------------------
@@ -197,6 +216,16 @@ class Telemetry:
         self.add_metric("MaxFeatureDriftPSI", _NO_UNIT, window.max_feature_psi)
 
     # -- metrics --------------------------------------------------------------------------------------
+    def challenger_decisions(self, scored: int, agreed: int) -> None:
+        """``ChallengerPredictions`` (transactions the challenger decided) and ``ChallengerAgreement``
+        (one 0/1 value per such transaction: 1 when both models reached the same outcome; its average
+        is the agreement rate)."""
+        self.add_metric("ChallengerPredictions", _COUNT, scored)
+        add = self.add_metric
+        for _ in range(agreed):
+            add("ChallengerAgreement", _COUNT, 1)
+        for _ in range(scored - agreed):
+            add("ChallengerAgreement", _COUNT, 0)
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         """Record one value; flushed at the end of the invocation (or at 100 values, as Powertools does)."""

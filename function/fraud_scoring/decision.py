@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from fraud_scoring.challenger import Challenger
 from fraud_scoring.explain import DEFAULT_REASONS, Explainer, load_explainer, top_reasons
 from fraud_scoring.model import FraudModel, load_model
 from fraud_scoring.policy import (
@@ -54,6 +55,22 @@ class Decision:
     rules: tuple[str, ...]
     flagged: bool
     reasons: Reasons | None  # None when not explained
+    # Set when a challenger model also decided (fraud_scoring.challenger): its own decision, and whose
+    # answer the client gets ("champion" or "challenger").
+    challenger: Decision | None = None
+    answered_by: str = "champion"
+
+    def with_challenger(self, challenger: Decision, answered_by: str) -> Decision:
+        return Decision(
+            self.score, self.is_fraud, self.outcome, self.rules, self.flagged, self.reasons, challenger, answered_by
+        )
+
+    @property
+    def answer(self) -> Decision:
+        """The decision the client gets: the challenger's when it answered (A/B), else this one."""
+        if self.answered_by == "challenger" and self.challenger is not None:
+            return self.challenger
+        return self
 
 
 class DecisionPipeline:
@@ -68,6 +85,11 @@ class DecisionPipeline:
         self.feature_names = model.feature_names
         self.base_value = explainer.bias if explainer is not None else None
         self._safe = self.policy.outcomes[0]
+        # A second model that shadows or answers a share of the traffic (attach_challenger); None: none.
+        self.challenger: Challenger | None = None
+
+    def attach_challenger(self, challenger: Challenger | None) -> None:
+        self.challenger = challenger
 
     @property
     def policy_version(self) -> str:
@@ -99,7 +121,28 @@ class DecisionPipeline:
             assert self.explainer is not None  # flagged without explainer: _reason_count gives 0
             _, contributions = self.explainer.contributions(row)
             reasons = top_reasons(self.feature_names, row, contributions, count)
-        return self._decision(score, verdict, flagged, reasons), elapsed_ms
+        decision = self._decision(score, verdict, flagged, reasons)
+        if self.challenger is not None:
+            decision = self.challenger.review_one(decision, row, request, explain)
+        return decision, elapsed_ms
+
+    def decide_unexplained(self, row: Sequence[float], request: Mapping[str, Any] | None = None) -> Decision:
+        """Score and policy only, no reasons even when flagged: a challenger's decision nobody receives."""
+        score = self.model.score_one(row)
+        verdict = self.policy.decide(score, row, request)
+        return self._decision(score, verdict, verdict.outcome != self._safe, None)
+
+    def decide_many_unexplained(
+        self, rows: Sequence[Sequence[float]], requests: Sequence[Mapping[str, Any]] | None = None
+    ) -> list[Decision]:
+        """:meth:`decide_unexplained` for many transactions, scored in one call."""
+        scores = self.model.score_many(rows)
+        verdicts = self.policy.decide_many(scores, rows, requests)
+        safe = self._safe
+        return [
+            self._decision(score, verdict, verdict.outcome != safe, None)
+            for score, verdict in zip(scores, verdicts, strict=True)
+        ]
 
     def decide_many(
         self,
@@ -134,6 +177,8 @@ class DecisionPipeline:
             self._decision(score, verdict, flagged, found)
             for score, verdict, flagged, found in zip(scores, verdicts, flags, reasons, strict=True)
         ]
+        if self.challenger is not None:
+            decisions = self.challenger.review_many(decisions, rows, requests, explain)
         return decisions, elapsed_ms
 
     def _verdict(self, score: float, row: Sequence[float], request: Mapping[str, Any] | None) -> PolicyDecision:

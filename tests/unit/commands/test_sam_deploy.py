@@ -88,3 +88,18 @@ def test_dry_run_prints_the_command(tmp_path: Path, capsys: pytest.CaptureFixtur
     build = fake_build(tmp_path, "x86_64")
     assert main(["--build-dir", str(build), "--env", "dev", "--sam", "sam", "--dry-run"]) == 0
     assert capsys.readouterr().err.strip() == f"==> sam deploy --template-file {build}/template.yaml --config-env dev"
+
+
+def test_challenger_parameters_join_the_environments_overrides(tmp_path: Path) -> None:
+    """`make deploy ENV=prod CHALLENGER_MODE=shadow`: the mode is added, the environment's own overrides stay,
+    and a parameter the environment also sets is replaced, not doubled."""
+    build = fake_build(tmp_path, "x86_64")
+    command = deploy_command(
+        "sam", CONFIG, "prod", "x86_64", build, [], ["ChallengerMode=shadow", "LogLevel=DEBUG", "ChallengerShare=0.1"]
+    )
+    overrides = command[command.index("--parameter-overrides") + 1 :]
+    own = shlex.split(CONFIG["prod"]["deploy"]["parameters"]["parameter_overrides"])
+    kept = [item for item in own if not item.startswith("LogLevel=")]
+    assert overrides == [*kept, "ChallengerMode=shadow", "LogLevel=DEBUG", "ChallengerShare=0.1"]
+    with pytest.raises(UsageError, match="'ChallengerMode' is not NAME=VALUE"):
+        deploy_command("sam", CONFIG, "prod", "x86_64", build, [], ["ChallengerMode"])

@@ -177,13 +177,14 @@ def test_function_runtime_handler_and_architecture() -> None:
 def test_every_layer_is_attached_and_built_by_its_makefile() -> None:
     resources = deployed()
     layers = of_type(resources, "AWS::Lambda::LayerVersion")
-    assert len(layers) == 3
+    assert len(layers) == 4
     assert sorted(function(resources)["Layers"], key=str) == sorted(({"Ref": key} for key in layers), key=str)
     sam = sam_template()["Resources"]
     for logical_id, folder in (
         ("ModelLayer", "layers/model"),
         ("DependenciesLayer", "layers/dependencies"),
         ("PolicyLayer", "layers/policy"),
+        ("ChallengerModelLayer", "layers/challenger"),
     ):
         assert sam[logical_id]["Properties"]["ContentUri"].rstrip("/") == folder
         assert sam[logical_id]["Metadata"]["BuildMethod"] == "makefile"
