@@ -12,6 +12,7 @@ Series (all prefixed ``fraud_``):
 - ``http_request_duration_seconds{method,route}``: time in the server, from the first byte the
   application sees to the last byte it sends (a histogram with sub-millisecond buckets);
 - ``predictions_total`` and ``flagged_total``: transactions scored and those at or above the threshold;
+- ``decisions_total{outcome}``: transactions per policy outcome (APPROVE, REVIEW, DECLINE by default);
 - ``inference_duration_seconds``: ONNX Runtime time per scoring call;
 - ``model_info{model_version}``: 1 for the loaded model.
 """
@@ -51,6 +52,7 @@ LATENCY = Histogram(
 )
 PREDICTIONS = Counter("fraud_predictions", "Transactions scored")
 FLAGGED = Counter("fraud_flagged", "Transactions scored at or above the fraud threshold")
+DECISIONS = Counter("fraud_decisions", "Transactions decided, per policy outcome", ["outcome"])
 INFERENCE = Histogram("fraud_inference_duration_seconds", "ONNX Runtime time per scoring call", buckets=LATENCY_BUCKETS)
 MODEL_INFO = Gauge("fraud_model_info", "The loaded model (value 1)", ["model_version"], multiprocess_mode="max")
 
@@ -79,6 +81,7 @@ class PrometheusTelemetry(Telemetry):
     def __init__(self, model_version: str, **kwargs: Any) -> None:
         super().__init__(model_version, **kwargs)
         MODEL_INFO.labels(model_version=model_version).set(1)
+        self._decision_counters: dict[str, Any] = {}
 
     def decisions(
         self,
@@ -95,6 +98,14 @@ class PrometheusTelemetry(Telemetry):
             FLAGGED.inc(flagged)
         INFERENCE.observe(latency_ms / 1000.0)
         return flagged
+
+    def count_outcomes(self, decisions: Sequence[Decision]) -> None:
+        counters = self._decision_counters
+        for decision in decisions:
+            counter = counters.get(decision.outcome)
+            if counter is None:
+                counter = counters[decision.outcome] = DECISIONS.labels(outcome=decision.outcome)
+            counter.inc()
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         """CloudWatch EMF values are dropped: on Lambda they are flushed once per invocation, in a

@@ -8,7 +8,10 @@
   stdlib ``logging`` record machinery plus Powertools' formatter cost more per line than the whole
   rest of a ``POST /predict`` invocation (see BENCHMARKS.md). Level filtering still applies.
 - CloudWatch EMF metrics (Powertools ``Metrics``) with a ``model_version`` dimension: ``Predictions``,
-  ``FlaggedFrauds``, ``InferenceLatency``, ``BatchSize``; flushed once per invocation.
+  ``FlaggedFrauds``, ``InferenceLatency``, ``BatchSize``; flushed once per invocation. ``Decisions``
+  counts transactions per policy outcome, with the dimension set [model_version, service, outcome]:
+  the first outcome of an invocation rides on the same EMF line (a second directive), each further
+  one takes a line of its own (EMF dimension values are top-level keys, one value per line).
 - X-Ray tracing through Powertools ``Tracer`` when ``TRACING_ENABLED=true`` (needs ``aws-xray-sdk``).
 """
 
@@ -89,6 +92,8 @@ class Telemetry:
         # Powertools (serialize_metric_set) at flush; collected here because add_metric's per-call
         # validation costs more than the model (see BENCHMARKS.md).
         self._pending: dict[str, dict[str, Any]] = {}
+        # Transactions per policy outcome since the last flush (the ``Decisions`` metric).
+        self._outcomes: dict[str, int] = {}
 
     def _make_tracer(self) -> Any:
         try:
@@ -144,7 +149,14 @@ class Telemetry:
         add("InferenceLatency", _MILLISECONDS, latency_ms)
         if route == "/predict/batch":
             add("BatchSize", _COUNT, len(decisions))
+        self.count_outcomes(decisions)
         return flagged
+
+    def count_outcomes(self, decisions: Sequence[Decision]) -> None:
+        """Count the transactions per outcome for the ``Decisions`` metric (written at flush)."""
+        outcomes = self._outcomes
+        for decision in decisions:
+            outcomes[decision.outcome] = outcomes.get(decision.outcome, 0) + 1
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         """Record one value; flushed at the end of the invocation (or at 100 values, as Powertools does)."""
@@ -163,14 +175,35 @@ class Telemetry:
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
+        outcomes, self._outcomes = self._outcomes, {}
         if is_metrics_disabled():
             return
-        blob = self.metrics.serialize_metric_set(metrics=pending)
-        sys.stdout.write(orjson.dumps(blob).decode() + "\n")
+        blob: dict[str, Any] = dict(self.metrics.serialize_metric_set(metrics=pending))
+        lines = [blob]
+        if outcomes:
+            directive = blob["_aws"]["CloudWatchMetrics"][0]
+            dimensions = [*directive["Dimensions"][0], "outcome"]
+            decisions = {
+                "Namespace": directive["Namespace"],
+                "Dimensions": [dimensions],
+                "Metrics": [{"Name": "Decisions", "Unit": _COUNT}],
+            }
+            for position, (outcome, count) in enumerate(outcomes.items()):
+                if position == 0:
+                    line = blob
+                    line["_aws"] = {**blob["_aws"], "CloudWatchMetrics": [directive, decisions]}
+                else:
+                    line = {key: blob[key] for key in dimensions[:-1]}
+                    line["_aws"] = {"Timestamp": blob["_aws"]["Timestamp"], "CloudWatchMetrics": [decisions]}
+                    lines.append(line)
+                line["outcome"] = outcome
+                line["Decisions"] = [float(count)]
+        sys.stdout.write("".join(orjson.dumps(line).decode() + "\n" for line in lines))
 
     def discard_metrics(self) -> None:
         """Drop the values recorded since the last flush (the SnapStart warm-up's: no real traffic)."""
         self._pending = {}
+        self._outcomes = {}
         self.metrics.clear_metrics()
 
     def _decision_writer(self) -> Callable[[dict[str, Any]], None] | None:
