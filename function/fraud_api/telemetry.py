@@ -7,8 +7,9 @@
   in its format, but is serialised with orjson and written to the logger's stream directly: the
   stdlib ``logging`` record machinery plus Powertools' formatter cost more per line than the whole
   rest of a ``POST /predict`` invocation (see BENCHMARKS.md). Level filtering still applies.
-- CloudWatch EMF metrics (Powertools ``Metrics``) with a ``model_version`` dimension: ``Predictions``,
-  ``FlaggedFrauds``, ``InferenceLatency``, ``BatchSize``; flushed once per invocation. ``Decisions``
+- CloudWatch EMF metrics (Powertools ``Metrics``) with the dimension sets [model_version, service] and
+  [service] (the rollup the alarms watch): ``Predictions``, ``FlaggedFrauds``, ``InferenceLatency``,
+  ``BatchSize``, ``RejectedRequests``; flushed once per invocation. ``Decisions``
   counts transactions per policy outcome, with the dimension set [model_version, service, outcome]:
   the first outcome of an invocation rides on the same EMF line (a second directive), each further
   one takes a line of its own (EMF dimension values are top-level keys, one value per line).
@@ -179,9 +180,12 @@ class Telemetry:
         if is_metrics_disabled():
             return
         blob: dict[str, Any] = dict(self.metrics.serialize_metric_set(metrics=pending))
+        directive = blob["_aws"]["CloudWatchMetrics"][0]
+        # A rollup over model versions: what the stack's alarms and dashboard watch (a new model
+        # version is a new model_version value, and an alarm names its dimensions exactly).
+        directive["Dimensions"].append(["service"])
         lines = [blob]
         if outcomes:
-            directive = blob["_aws"]["CloudWatchMetrics"][0]
             dimensions = [*directive["Dimensions"][0], "outcome"]
             decisions = {
                 "Namespace": directive["Namespace"],

@@ -63,7 +63,7 @@ def test_batch_logs_one_line_per_item_and_metrics_once(
     metrics = emf[0]
     directive = metrics["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "FraudScoring"
-    assert ["model_version", "service"] in directive["Dimensions"]
+    assert directive["Dimensions"] == [["model_version", "service"], ["service"]]  # per version, and the rollup
     assert metrics["model_version"] == model.model_version
     flagged = sum(result["is_fraud"] for result in answer.json["results"])
     assert metrics["Predictions"] == [25.0]
