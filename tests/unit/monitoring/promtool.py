@@ -43,7 +43,7 @@ def server_series_names() -> set[str]:
     """The series names selfhosted.metrics declares (what its /metrics can expose)."""
     import selfhosted.metrics  # noqa: F401  (registers the server's metrics)
 
-    names = set()
+    names: set[str] = set()
     for family in REGISTRY.collect():
         if family.name.startswith("fraud_"):
             names.update(family.name + suffix for suffix in _SUFFIXES.get(family.type, ("",)))

@@ -43,7 +43,7 @@ def test_the_dashboard_has_the_panels_the_issue_asks_for() -> None:
 
 def test_every_query_reads_series_the_server_exposes_or_the_agreed_ones() -> None:
     known = server_series_names() | AGREED_ELSEWHERE
-    used = set()
+    used: set[str] = set()
     for title, expr in panel_queries():
         names = set(METRIC_NAME.findall(expr))
         assert names, (title, expr)

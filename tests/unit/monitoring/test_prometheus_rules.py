@@ -3,6 +3,8 @@ and written over series the server really exposes (or the agreed drift/challenge
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 from tests.unit.monitoring.promtool import (
@@ -14,7 +16,7 @@ from tests.unit.monitoring.promtool import (
 )
 
 
-def alert_rules() -> list[dict[str, str]]:
+def alert_rules() -> list[dict[str, Any]]:
     document = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text(encoding="utf-8"))
     return [rule for group in document["groups"] for rule in group["rules"]]
 
@@ -42,7 +44,7 @@ def test_every_alert_is_unit_tested() -> None:
 def test_rules_read_only_series_the_server_exposes_or_the_agreed_ones() -> None:
     known = server_series_names()
     assert {"fraud_decisions_total", "fraud_predictions_total", "fraud_http_request_duration_seconds_bucket"} <= known
-    used = set()
+    used: set[str] = set()
     for rule in alert_rules():
         names = set(METRIC_NAME.findall(rule["expr"]))
         assert names <= known | AGREED_ELSEWHERE, (rule["alert"], names - known - AGREED_ELSEWHERE)
