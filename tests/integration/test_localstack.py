@@ -273,6 +273,25 @@ def test_stack_is_create_complete_with_every_resource(deployed: Deployed) -> Non
     assert set(deployed.outputs) >= {"ApiUrl", "PredictUrl", "FunctionAliasArn", "FunctionName", "ApiKeyId"}
 
 
+def test_dashboard_and_model_health_alarms_are_deployed(deployed: Deployed) -> None:
+    template = yaml_parse((REPO_ROOT / "template.yaml").read_text(encoding="utf-8"))
+    cloudwatch = client("cloudwatch")
+    dashboard_name = physical_id(deployed, "Dashboard")
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=dashboard_name)["DashboardBody"])
+    assert {widget["properties"]["title"] for widget in body["widgets"]} >= {"Traffic", "Decisions by outcome"}
+    assert deployed.stack_name in json.dumps(body)  # ${AWS::StackName} was substituted
+    alarms = {physical_id(deployed, alarm_id): alarm_id for alarm_id in ("ScoreDriftAlarm", "FeatureDriftAlarm")}
+    alarms[physical_id(deployed, "FlaggedRateAlarm")] = "FlaggedRateAlarm"
+    described = cloudwatch.describe_alarms(AlarmNames=sorted(alarms))["MetricAlarms"]
+    assert {alarm["AlarmName"] for alarm in described} == set(alarms)
+    parameters = {"ScoreDriftAlarm": "ScoreDriftAlarmPsi", "FeatureDriftAlarm": "FeatureDriftAlarmPsi"}
+    parameters["FlaggedRateAlarm"] = "FlaggedRateAlarmPercent"
+    for alarm in described:
+        default = template["Parameters"][parameters[alarms[alarm["AlarmName"]]]]["Default"]
+        assert alarm["Threshold"] == float(default)
+        assert [query["Id"] for query in alarm["Metrics"] if query.get("ReturnData", True)]
+
+
 def test_function_configuration_and_both_layers(deployed: Deployed) -> None:
     p = deployed.parameters
     config = client("lambda").get_function_configuration(FunctionName=deployed.outputs["FunctionName"])
