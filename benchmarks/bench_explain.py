@@ -14,7 +14,8 @@ rounds interleaved (a shared machine: compare the ratios of one run).
 4. the alternative measured for the choice: libxgboost's own TreeSHAP through its C API (ctypes:
    ``XGDMatrixCreateFromMat`` + ``XGBoosterPredictFromDMatrix`` with contributions, one thread), on
    the default booster retrained here (the same ONNX bytes prove it is the served model);
-5. ``contributions_many`` and the C API over 100 rows, per row;
+5. ``contributions_many`` and the C API over 100 rows, per row (CPU time); and both options on one
+   row of a larger model (200 trees of depth 6, trained here);
 6. loading: importing ``fraud_scoring.explain`` and ``load_explainer`` in a fresh process after
    ``load_model`` (what serving has done anyway) vs loading libxgboost and the booster in a fresh
    process; sizes of
@@ -149,14 +150,16 @@ def one_path_explainer(n_features: int) -> Explainer:
     )
 
 
-def fresh_process_ms(script: str, reps: int) -> float:
-    """Median of what ``script`` prints (milliseconds) over ``reps`` new interpreters."""
+def fresh_process_ms(script: str, reps: int) -> dict[str, float]:
+    """Medians of the wall and CPU milliseconds ``script`` prints, over ``reps`` new interpreters."""
     env = {**os.environ, "PYTHONPATH": f"{REPO / 'function'}{os.pathsep}{REPO}"}
-    values = []
+    wall, cpu = [], []
     for _ in range(reps):
         out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-        values.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(values)
+        w, c = out.stdout.strip().splitlines()[-1].split()
+        wall.append(float(w))
+        cpu.append(float(c))
+    return {"wall_ms": statistics.median(wall), "cpu_ms": statistics.median(cpu)}
 
 
 # What serving has loaded before it loads the explainer: numpy, ONNX Runtime, the model.
@@ -164,22 +167,22 @@ EXPLAINER_LOAD = """
 import time
 from fraud_scoring.model import load_model
 model = load_model({dir!r})
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 from fraud_scoring.explain import load_explainer
 load_explainer(model.model_dir, model.manifest)
-print((time.perf_counter() - t) * 1000)
+print((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000)
 """
 
 XGBOOST_LOAD = """
 import time, numpy
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 import ctypes
 lib = ctypes.CDLL({lib!r})
 handle = ctypes.c_void_p()
 assert lib.XGBoosterCreate(None, ctypes.c_uint64(0), ctypes.byref(handle)) == 0
 data = open({model!r}, "rb").read()
 assert lib.XGBoosterLoadModelFromBuffer(handle, data, ctypes.c_uint64(len(data))) == 0
-print((time.perf_counter() - t) * 1000)
+print((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000)
 """
 
 
@@ -244,6 +247,35 @@ def default_booster(model_dir: Path) -> tuple[Any, int, np.ndarray]:
     if to_onnx(model, manifest.n_features) != (model_dir / manifest.onnx_file).read_bytes():
         raise SystemExit("the retrained default model differs from the committed ONNX file")
     return model.get_booster(), int(model.best_iteration) + 1, split.X_test
+
+
+def bench_large(library: Path, rows32: np.ndarray, calls: int, rounds: int) -> dict[str, Any]:
+    """A larger model than the default (200 trees of depth 6): how both options scale with the trees."""
+    from xgboost import XGBClassifier
+
+    from fraud_scoring.explain import read_explainer
+    from training.data import generate_synthetic
+    from training.explain_export import explainer_arrays, npz_bytes
+
+    data = generate_synthetic(n_rows=60_000, fraud_rate=0.01, seed=3)
+    model = XGBClassifier(
+        n_estimators=200, max_depth=6, learning_rate=0.1, tree_method="hist", random_state=3, n_jobs=2
+    )
+    model.fit(data.X.astype(np.float32), data.y)
+    booster = model.get_booster()
+    arrays = explainer_arrays(booster, 200, "0" * 64)
+    explainer = read_explainer(io.BytesIO(npz_bytes(arrays)), rows32.shape[1], "0" * 64)
+    capi = XGBoostCAPI(str(library), bytes(booster.save_raw(raw_format="json")), 200)
+    rows = rows32.astype(np.float64).tolist()
+    timings = interleaved(
+        {
+            "contributions": lambda i: explainer.contributions(rows[i]),
+            "libxgboost C API pred_contribs": lambda i: capi.contributions(rows32[i : i + 1]),
+        },
+        calls,
+        rounds,
+    )
+    return {"trees": 200, "max_depth": 6, "paths": explainer.n_paths, "one_row_median_us": timings}
 
 
 def main() -> int:
@@ -323,9 +355,10 @@ def main() -> int:
             "ctypes + libxgboost + booster (fresh process, after numpy)": fresh_process_ms(
                 XGBOOST_LOAD.format(lib=str(library), model=str(model_file)), reps
             ),
-            "load_model (ONNX session, in process)": model.load_ms,
+            "load_model (ONNX session, in process)": {"wall_ms": model.load_ms},
         }
         sizes = library_sizes(library, model_file, rows32[:50], capi.contributions(rows32[:50]), iteration_end)
+    large = bench_large(library, rows32, max(100, calls // 5), rounds)
     sizes["explainer_npz_bytes"] = (args.model_dir / "explainer.npz").stat().st_size
     sizes["paths"] = explainer.n_paths
     sizes["max_path_features"] = explainer.max_path_features
@@ -336,6 +369,7 @@ def main() -> int:
         "one_row_median_us": one_row,
         "per_row_median_cpu_us_in_batches_of_100": batch_per_row,
         "load_ms": load,
+        "large_model": large,
         "sizes": sizes,
         "calls": calls,
         "rounds": rounds,
@@ -364,8 +398,20 @@ def render(results: dict[str, Any]) -> str:
         lines.append(f"| {name} | {value:.1f} us | {value / base:.1f}x |")
     lines += ["", "| 100 rows, per row (CPU time) | median |", "|---|---|"]
     lines += [f"| {name} | {value:.2f} us |" for name, value in batch.items()]
-    lines += ["", "| load | median |", "|---|---|"]
-    lines += [f"| {name} | {value:.1f} ms |" for name, value in results["load_ms"].items()]
+    big = results["large_model"]
+    lines += [
+        "",
+        f"| one row, a larger model: {big['trees']} trees of depth {big['max_depth']}, {big['paths']} paths | median |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {value:.1f} us |" for name, value in big["one_row_median_us"].items()]
+    lines += ["", "| load | median wall | median CPU |", "|---|---|---|"]
+    lines += [
+        f"| {name} | {value['wall_ms']:.1f} ms | {value['cpu_ms']:.1f} ms |"
+        if "cpu_ms" in value
+        else f"| {name} | {value['wall_ms']:.1f} ms | |"
+        for name, value in results["load_ms"].items()
+    ]
     s = results["sizes"]
     lines += [
         "",

@@ -150,7 +150,9 @@ def run_child(command: list[str]) -> tuple[float, str, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "function"), str(REPO)])}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=True, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, done.stdout + done.stderr, max(peak, before) / 1024.0

@@ -18,7 +18,7 @@ HEADER = """Description: >-
   deployments as the zip variant in ../template.yaml.
 
 # Generated from ../template.yaml by container/derive_image_template.py (make container-template).
-# What differs: no layers (the model and the dependencies are in the image), no Runtime/Handler
+# What differs: no layers (the model, policy and dependencies are in the image), no Runtime/Handler
 # (the image's CMD), no SnapStart (Lambda offers it for zip functions only).
 # Build and deploy from the repository root:
 #   sam build -t container/template.yaml && sam deploy --guided
@@ -45,6 +45,7 @@ def derive(s: str) -> str:
     s = re.sub(rf"Rules:\n  SnapStartExcludesProvisionedConcurrency:\n{BLOCK}(?=\w)", "", s)
     s = re.sub(r"  UseSnapStart: .*\n", "", s)
     s = re.sub(r"    Runtime: python3\.\d+\n", "", s, count=1)
+    s = re.sub(rf"(?:  #.*\n)*  PolicyLayer:\n{BLOCK}(?=  DependenciesLayer:)", "", s)
     s = re.sub(rf"  ModelLayer:\n{BLOCK}(?=  DependenciesLayer:)", "", s)
     s = re.sub(rf"  DependenciesLayer:\n{BLOCK}(?=  \w)", "", s)
     s = re.sub(
@@ -56,6 +57,7 @@ def derive(s: str) -> str:
     s = re.sub(r"    Metadata:\n      BuildMethod: makefile.*\n", IMAGE_METADATA, s)
     s = re.sub(r"  ModelLayerArn:\n(?:    .*\n)+?(?=  \w|\Z)", "", s)
     s = re.sub(r"  DependenciesLayerArn:\n(?:    .*\n)+?(?=  \w|\Z)", "", s)
+    s = re.sub(r"  PolicyLayerArn:\n(?:    .*\n)+?(?=  \w|\Z)", "", s)
     arch = re.search(r"(  Architecture:\n(?:    (?!Description).*\n)+    Description: >-\n)((?:      .*\n)+)", s)
     if arch:
         s = s.replace(arch.group(0), arch.group(1) + ARCHITECTURE_TEXT)

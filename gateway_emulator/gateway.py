@@ -324,23 +324,20 @@ class Gateway:
         """The proxy event of a GET request that initialises a warm-pool environment of
         ``function_id`` (the role of provisioned concurrency's pre-initialisation): the configured
         warm-up path if it is a GET route of that function, else the function's first GET route
-        without path parameters; routes that need an API key are never used. None: no such route."""
+        without path parameters. A route that needs an API key serves too: the warm-up invokes the
+        function directly, never through the key check (with ``ApiKeyRequired=true`` every route needs
+        one). None: no such route."""
         wanted = self.settings.warm_up_path
         if wanted is None:
             return None
         chosen: tuple[_CompiledRoute, dict[str, str], str] | None = None
         match = self._match(wanted, "GET")
-        if match is not None and match[0].route.function_id == function_id and not match[0].route.api_key_required:
+        if match is not None and match[0].route.function_id == function_id:
             chosen = (match[0], match[1], wanted)
         else:
             for compiled in self._routes:
                 route = compiled.route
-                if (
-                    route.function_id == function_id
-                    and route.method in ("GET", "ANY")
-                    and "{" not in route.resource
-                    and not route.api_key_required
-                ):
+                if route.function_id == function_id and route.method in ("GET", "ANY") and "{" not in route.resource:
                     chosen = (compiled, {}, route.resource)
                     break
         if chosen is None:

@@ -35,3 +35,7 @@ score: $(STAMP) $(MODEL) $(FRAUD_SCORE) $(if $(CSV),,$(SCORE_DATA)) ## score a f
 .PHONY: bench-policy
 bench-policy: $(STAMP) $(MODEL) ## benchmark policy decisions (20 rules) and offline scoring against ONNX Runtime's batch rate
 	$(PY) benchmarks/bench_policy.py $(BENCH_ARGS)
+
+.PHONY: policy-schema
+policy-schema: $(STAMP) ## regenerate fraud_scoring/policy_schema_validator.py from policy.schema.json
+	$(PY) -m scoring_cli.schema_codegen

@@ -9,11 +9,16 @@ SERVE_WARM_POOL ?= 2
 # restart (--watch). The CLI's default is off, so benchmarks and load tests never see it.
 SERVE_WATCH ?= 1
 SERVE_ARGS ?=
+# Serve another model layer or decision policy than template.yaml's layers (paths on this machine):
+# make serve SERVE_MODEL_DIR=training/runs/tx/model POLICY=my-policy.yaml
+SERVE_MODEL_DIR ?=
+POLICY ?=
+SERVE_ENV = $(strip $(if $(SERVE_MODEL_DIR),MODEL_DIR=$(abspath $(SERVE_MODEL_DIR))) $(if $(POLICY),POLICY_DIR=$(abspath $(POLICY))))
 
 .PHONY: serve
 # $(MODEL) is made by `make train` (mk/train.mk) only when no model exists yet.
 serve: $(STAMP) $(MODEL) ## run the API locally like API Gateway + Lambda, no Docker (127.0.0.1:3000)
-	$(PY) -m gateway_emulator --template "$(SERVE_TEMPLATE)" --host "$(SERVE_HOST)" --port "$(SERVE_PORT)" --warm-pool "$(SERVE_WARM_POOL)" $(if $(filter 1,$(SERVE_WATCH)),--watch) $(SERVE_ARGS)
+	$(PY) -m gateway_emulator --template "$(SERVE_TEMPLATE)" --host "$(SERVE_HOST)" --port "$(SERVE_PORT)" --warm-pool "$(SERVE_WARM_POOL)" $(if $(filter 1,$(SERVE_WATCH)),--watch) $(if $(SERVE_ENV),--env $(SERVE_ENV)) $(SERVE_ARGS)
 
 .PHONY: bench-emulator
 bench-emulator: $(STAMP) $(MODEL) ## benchmark the emulator (throttling off): req/s and latency percentiles

@@ -147,7 +147,9 @@ def score_file(args: argparse.Namespace) -> int:
                 outcome_codes = [result.outcome_codes[index]]
                 for _, other in compared[1:]:
                     other_requests = [requests[i] for i in index.tolist()] if requests is not None else None
-                    outcome_codes.append(other.decide_codes(scores, chunk.matrix[index], other_requests)[0])
+                    # A row the compared policy's rules fail on counts in none of its outcomes.
+                    other_codes, _ = other.decide_codes(scores, chunk.matrix[index], other_requests, failures={})
+                    outcome_codes.append(other_codes)
                 backtest.add(scores, chunk.labels[index], amounts, outcome_codes)
         if writing is not None:
             writing.result()

@@ -15,6 +15,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+PARQUET_ROW_GROUP = 65_536
+
 
 class InputError(ValueError):
     """The file as a whole cannot be scored (unreadable, a feature column missing)."""
@@ -43,7 +45,7 @@ def _batches(path: Path, chunk_rows: int) -> tuple[list[str], Iterator[pa.Record
         raise InputError(f"{path}: no such file")
     try:
         if file_format(path) == "parquet":
-            parquet = pq.ParquetFile(path)
+            parquet = pq.ParquetFile(path, pre_buffer=False)  # pre_buffer keeps every row group read so far
             names = list(parquet.schema_arrow.names)
             return names, parquet.iter_batches(batch_size=chunk_rows), parquet.metadata.num_rows
         # Every column as text: a bad cell must become that row's error, not stop the file.
@@ -160,7 +162,11 @@ class ChunkWriter:
                 self._writer = pq.ParquetWriter(self.path, table.schema)
             else:
                 self._writer = pacsv.CSVWriter(self.path, table.schema)
-        self._writer.write_table(table.cast(self._writer.schema) if self.format == "parquet" else table)
+        if self.format == "parquet":
+            # Row groups of at most PARQUET_ROW_GROUP rows: a reader (this one too) holds one at a time.
+            self._writer.write_table(table.cast(self._writer.schema), row_group_size=PARQUET_ROW_GROUP)
+        else:
+            self._writer.write_table(table)
 
     def close(self) -> None:
         if self._writer is not None:

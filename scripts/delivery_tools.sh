@@ -37,7 +37,7 @@ cmd_checkov() {
       log "creating $VENV_CHECKOV with $("$PYTHON" --version 2>&1)"
       "$PYTHON" -m venv "$VENV_CHECKOV"
     fi
-    log "installing checkov and its $(wc -l < "$CHECKOV_REQUIREMENTS") pinned packages into $VENV_CHECKOV (about 2 minutes the first time)"
+    log "installing checkov and its $(wc -l < "$CHECKOV_REQUIREMENTS") pinned packages into $VENV_CHECKOV (a few minutes the first time)"
     # Not --quiet: the first install is long, its "Collecting ..." lines show it progressing.
     "$VENV_CHECKOV/bin/python" -m pip install --disable-pip-version-check --progress-bar off \
       -r "$CHECKOV_REQUIREMENTS" 2>&1 | quiet_pip_noise | { grep -E "^(Collecting|Installing|Successfully|ERROR)" >&2 || true; }
@@ -60,6 +60,7 @@ cmd_kubectl() {
     echo "$root/$binary"; return
   fi
   if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
+    if command -v kubectl >/dev/null && kubectl_works kubectl; then command -v kubectl; return; fi
     die "the pinned kubectl is linux/amd64 only; on $(uname -s)-$(uname -m) set KUBECTL=/path/to/kubectl (1.27+, it carries kustomize)"
   fi
   local download="$KUBECTL_DIR/download"

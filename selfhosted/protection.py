@@ -93,6 +93,38 @@ def payload_too_large(limit: int, declared: int | None = None, request_id: str |
     return orjson.dumps(body)
 
 
+DRAIN_SECONDS = 30.0
+
+
+async def drain(receive: Receive, seconds: float = DRAIN_SECONDS) -> None:
+    """Read and drop the rest of a refused body, so the client reads the answer instead of a reset.
+
+    Closing a connection with unread data makes the kernel send RST, and a client still writing
+    (``Connection: close``, a large upload) sees a reset or broken pipe, not the 413. Bounded in
+    time so a slow sender cannot hold a worker.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+
+
+async def refuse_then_drain(send: Send, receive: Receive, body: bytes, request_id: str | None) -> None:
+    """Send the whole 413 at once, drain the body, then end the response.
+
+    The server stops reading a request once its response is complete, so the answer's last
+    (empty) part is sent only after the drain; the client has every byte of it before that.
+    """
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+    if request_id is not None:
+        headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": True})
+    await drain(receive)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 class BodyLimitMiddleware:
     """413 for request bodies over ``max_bytes``, decided before the app sees the request."""
 
@@ -117,7 +149,9 @@ class BodyLimitMiddleware:
         if length is not None:
             if length > self.max_bytes:
                 request_id = scope.get(REQUEST_ID_SCOPE_KEY)
-                await send_json(send, 413, payload_too_large(self.max_bytes, length, request_id), request_id)
+                await refuse_then_drain(
+                    send, receive, payload_too_large(self.max_bytes, length, request_id), request_id
+                )
                 return
             await self.app(scope, receive, send)
             return
@@ -135,7 +169,7 @@ class BodyLimitMiddleware:
             size += len(chunk)
             if size > self.max_bytes:
                 request_id = scope.get(REQUEST_ID_SCOPE_KEY)
-                await send_json(send, 413, payload_too_large(self.max_bytes, None, request_id), request_id)
+                await refuse_then_drain(send, receive, payload_too_large(self.max_bytes, None, request_id), request_id)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

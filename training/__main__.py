@@ -126,10 +126,10 @@ def output_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
 def serve_instructions(out: Path) -> str:
     if out.resolve() == DEFAULT_MODEL_DIR.resolve():
         return f"the model is in {out}/, the default model layer: `make serve` serves it"
-    model_dir = shlex.quote(str(out.resolve()))
+    model_dir = shlex.quote(str(out))
     return (
         f"the model is in {out}/ ({DEFAULT_MODEL_DIR}/, the default model, is unchanged)\n"
-        f'serve it:  make serve SERVE_ARGS="--env MODEL_DIR={model_dir}"\n'
+        f"serve it:  make serve SERVE_MODEL_DIR={model_dir}\n"
         f"ship it:   rerun this command with --replace-default (make train ... REPLACE_DEFAULT=1) to make it the "
         f"default model in {DEFAULT_MODEL_DIR}/, which `sam build` packages"
     )

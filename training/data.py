@@ -217,8 +217,8 @@ def _parse_numbers(
     column: str, position: int, raw: Sequence[str], lines: np.ndarray, problems: _Problems, role: str
 ) -> np.ndarray | None:
     """The column as float64, or ``None`` after recording every cell that is not a finite number."""
-    cells = pd.Series(raw, dtype=object)
-    numeric = pd.to_numeric(cells.str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+    # to_numeric skips surrounding blanks itself: a .str.strip() pass would double the parse time
+    numeric = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(numeric))
     if bad.size == 0:
         return np.asarray(numeric, dtype=np.float64)

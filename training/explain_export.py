@@ -9,6 +9,7 @@ bias + contributions against the ONNX model's log-odds. Either gate failing refu
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 import io
 import json
@@ -107,7 +108,7 @@ def explainer_arrays(booster: xgb.Booster, iteration_end: int, onnx_sha256: str)
         for j, (feat, lo, hi, zero) in enumerate(elements):
             feature[p, j], lower[p, j], upper[p, j], zero_fraction[p, j] = int(feat), lo, hi, zero
     # ceil(depth / 2) Gauss-Legendre nodes integrate the degree < depth polynomial exactly.
-    nodes, weights = leggauss(max(1, math.ceil(depth / 2)))
+    nodes, weights = gauss_legendre_unit(max(1, math.ceil(depth / 2)))
     return {
         "format": np.array(EXPLAINER_FORMAT, dtype=np.int64),
         "n_features": np.array(n_features, dtype=np.int64),
@@ -118,9 +119,41 @@ def explainer_arrays(booster: xgb.Booster, iteration_end: int, onnx_sha256: str)
         "upper": upper,
         "zero_fraction": zero_fraction,
         "leaf_value": leaf_value,
-        "quadrature_nodes": (nodes + 1.0) / 2.0,
-        "quadrature_weights": weights / 2.0,
+        "quadrature_nodes": nodes,
+        "quadrature_weights": weights,
     }
+
+
+def gauss_legendre_unit(count: int, starts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [0, 1], the same bits on every machine.
+
+    numpy's ``leggauss`` solves an eigenvalue problem through LAPACK, whose kernels vary with the
+    CPU, so its last bits may too; the artifact's bytes must depend on the model only. Newton steps
+    in 50-digit decimal arithmetic from its nodes (or ``starts``) give the correctly rounded values.
+    """
+    if starts is None:
+        starts = leggauss(count)[0]
+    nodes, weights = [], []
+    with decimal.localcontext(decimal.Context(prec=50)):
+        for start in starts:
+            x = decimal.Decimal(float(start))  # exact
+            for _ in range(3):  # quadratic convergence: a few ulps off -> far below float64's precision
+                value, slope = _legendre(count, x)
+                x -= value / slope
+            _, slope = _legendre(count, x)
+            nodes.append(float((x + 1) / 2))
+            weights.append(float(1 / ((1 - x * x) * slope * slope)))  # half of 2 / ((1 - x^2) P'(x)^2)
+    return np.array(nodes), np.array(weights)
+
+
+def _legendre(degree: int, x: decimal.Decimal) -> tuple[decimal.Decimal, decimal.Decimal]:
+    """P_degree(x) and its derivative, by the three-term recurrence (in the caller's decimal context)."""
+    previous, current = decimal.Decimal(1), x
+    for k in range(1, degree):
+        previous, current = current, ((2 * k + 1) * x * current - k * previous) / (k + 1)
+    if degree == 0:
+        return previous, decimal.Decimal(0)
+    return current, degree * (x * current - previous) / (x * x - 1)
 
 
 def _tree_paths(tree: dict[str, Any], paths: list[tuple[float, list[list[float]]]]) -> float:

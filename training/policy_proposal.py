@@ -155,8 +155,13 @@ def write_proposal_report(report_dir: Path, proposal: Proposal, document: dict[s
     ax.axvline(proposal.decline_threshold, c="red", ls="--", label=f"decline >= {proposal.decline_threshold:.4f}")
     ax.axvline(proposal.review_threshold, c="orange", ls=":", label=f"review >= {proposal.review_threshold:.4f}")
     ax.axhline(proposal.approve_all_cost, c="grey", ls=":", label="approve everything")
-    ax.set_xscale("symlog", linthresh=1e-3)
-    ax.set(xlabel="decline threshold (symlog)", ylabel="expected cost on validation", title="Policy cost curve")
+    # Low thresholds decline nearly everyone at a cost orders of magnitude off the chart: show the
+    # region that competes with approving everything.
+    ax.set_xscale("log")
+    positive = proposal.curve_thresholds[proposal.curve_thresholds > 0]
+    ax.set_xlim(max(float(positive.min()) if positive.size else 1e-4, 1e-4), 1.0)
+    ax.set_ylim(0, max(proposal.approve_all_cost, proposal.cost) * 2.5 or 1.0)
+    ax.set(xlabel="decline threshold (log)", ylabel="expected cost on validation", title="Policy cost curve")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(report_dir / "policy_cost.png")

@@ -86,7 +86,11 @@ def score_and_decide(
         good_scores = np.asarray(model.score_many(good.astype(np.float32)), dtype=np.float64)
         scores[index] = good_scores
         good_requests = [requests[i] for i in index.tolist()] if requests is not None else None
-        good_codes, matched = policy.decide_codes(good_scores, good, good_requests)
+        failed: dict[int, str] = {}
+        good_codes, matched = policy.decide_codes(good_scores, good, good_requests, failed)
         codes[index] = good_codes
         rules = {int(index[k]): ids for k, ids in matched.items()}
+        for k, message in failed.items():  # the rules failed on this row: an error, not a decision
+            scores[index[k]] = np.nan
+            merged[int(index[k])] = message
     return ChunkResult(scores=scores, outcome_codes=codes, rules=rules, errors=merged)

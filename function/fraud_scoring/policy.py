@@ -24,7 +24,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -75,6 +75,14 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 class PolicyError(ValueError):
     """The policy cannot be used; the message names the file and the rule or band at fault."""
+
+
+class PolicyEvaluationError(RuntimeError):
+    """The rules failed on one transaction (a value-dependent CEL error such as an int overflow).
+
+    Loading runs every rule once on a neutral transaction, so type errors never get here; what
+    can is arithmetic on extreme values. The message names the policy version and the error.
+    """
 
 
 @dataclass(frozen=True)
@@ -138,17 +146,15 @@ def _engine() -> ModuleType:
     return _cel
 
 
-_validator: Callable[[Any], Any] | None = None
-
-
 def _validate_schema(document: Any, where: str) -> None:
-    global _validator
-    import fastjsonschema  # the policy's JSON Schema, compiled once per process
+    # The schema compiled to Python ahead of time (scoring_cli/schema_codegen.py, kept in sync by a
+    # test): compiling it at load costs 70-140 ms of cold start.
+    import fastjsonschema
 
-    if _validator is None:
-        _validator = fastjsonschema.compile(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")), use_default=False)
+    from fraud_scoring.policy_schema_validator import validate
+
     try:
-        _validator(document)
+        validate(document)  # type: ignore[no-untyped-call]
     except fastjsonschema.JsonSchemaValueException as exc:
         path = exc.name.replace("data", "policy", 1) if exc.name else "policy"
         message = exc.message.replace(exc.name, "").strip() if exc.name else exc.message
@@ -323,7 +329,13 @@ class Policy:
             for name in rule_set.request_fields:
                 value = req.get(name)
                 context[name] = REQUEST_FIELDS[name] if value is None else str(value)
-        result = rule_set.program.execute(context)
+        try:
+            result = rule_set.program.execute(context)
+        except Exception as exc:  # the engine raises ValueError/TypeError/OverflowError/RuntimeError
+            ids = ", ".join(self.rules[i].id for i in rule_set.indices)
+            raise PolicyEvaluationError(
+                f"policy {self.version}: the rules ({ids}) failed on this transaction: {exc}"
+            ) from None
         if rule_set.first_index:
             if result < 0:
                 return band
@@ -353,9 +365,13 @@ class Policy:
         scores: Sequence[float] | npt.NDArray[Any],
         matrix: Sequence[Sequence[float]] | npt.NDArray[Any],
         requests: Sequence[Mapping[str, Any] | None] | None = None,
+        failures: dict[int, str] | None = None,
     ) -> tuple[npt.NDArray[np.int8], dict[int, tuple[str, ...]]]:
         """Columnar :meth:`decide_many`: each row's outcome as its index in :attr:`outcomes`, and the
-        matched rule ids of the rows where a rule decided (for files of millions of rows)."""
+        matched rule ids of the rows where a rule decided (for files of millions of rows).
+
+        With ``failures``, a row whose rules fail (:class:`PolicyEvaluationError`) gets code -1 and
+        its message there instead of stopping the batch."""
         score_array = np.asarray(scores, dtype=np.float64).reshape(-1)
         n = score_array.shape[0]
         if requests is not None and len(requests) != n:
@@ -371,7 +387,14 @@ class Policy:
                     raise ValueError(f"expected {n} feature rows, got an array of shape {rows.shape}")
                 for i in eligible:
                     request = requests[i] if requests is not None else None
-                    decision = self.decide(float(score_array[i]), rows[i].tolist(), request)
+                    try:
+                        decision = self.decide(float(score_array[i]), rows[i].tolist(), request)
+                    except PolicyEvaluationError as exc:
+                        if failures is None:
+                            raise
+                        codes[i] = -1
+                        failures[i] = str(exc)
+                        continue
                     if decision.rules:
                         codes[i] = self._severity[decision.outcome]
                         matched[i] = decision.rules

@@ -129,6 +129,28 @@ def test_body_over_the_limit_is_refused_before_the_app(server: SelfHostedServer)
     assert str(MAX_BODY_BYTES) in body["message"]
 
 
+@pytest.mark.parametrize("size", [8 * 1024 * 1024, 11 * 1024 * 1024])
+def test_a_large_body_with_connection_close_reads_its_413_not_a_reset(server: SelfHostedServer, size: int) -> None:
+    """The refused body is drained before the close: a client still writing gets the answer."""
+    import socket
+
+    head = (
+        f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {size}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head)
+        chunk = b" " * 65536
+        for _ in range(size // len(chunk)):
+            sock.sendall(chunk)  # a reset would raise here (BrokenPipeError / ConnectionResetError)
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 413 Request Entity Too Large"
+    assert b'"payload_too_large"' in rest
+
+
 def test_chunked_body_over_the_limit_is_refused(server: SelfHostedServer) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"features":['

@@ -62,10 +62,10 @@ def test_arm64_keeps_the_environments_overrides_and_adds_the_architecture(tmp_pa
     ("env", "arch", "built", "message"),
     [
         (
-            "staging",
+            "qa",
             "x86_64",
             "x86_64",
-            "ENV=staging is not an environment of samconfig.toml: use ENV=default|dev|prod",
+            "ENV=qa is not an environment of samconfig.toml: use ENV=default|dev|staging|prod|pipeline",
         ),
         ("localstack", "x86_64", "x86_64", "run 'make localstack-deploy'"),
         ("dev", "arm64", "x86_64", "holds an x86_64 build, not arm64: run 'make sam-build ARCH=arm64' first"),

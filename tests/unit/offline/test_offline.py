@@ -237,3 +237,30 @@ def test_property_rebatching_keeps_every_row_in_order_in_full_chunks(sizes: list
     assert [x for b in out for x in b.column(0).to_pylist()] == [x for k in sizes for x in range(k)]
     assert all(b.num_rows == chunk_rows for b in out[:-1])
     assert all(0 < b.num_rows <= chunk_rows for b in out)
+
+
+def test_export_synthetic_writes_the_training_data_set(tmp_path: Path) -> None:
+    out = tmp_path / "synthetic.parquet"
+    assert main(["export-synthetic", str(out)]) == 0
+    table = pq.read_table(out)
+    assert table.column_names == [*FEATURE_NAMES, "Class"]
+    data = generate_synthetic(seed=7)
+    assert table.num_rows == data.n_rows
+    assert np.array_equal(table.column("Amount").to_numpy(), data.X[:, -1])
+    assert int(pa.compute.sum(table.column("Class")).as_py()) == data.n_positive
+
+
+def test_a_row_whose_rules_fail_gets_an_error_and_the_chunk_goes_on(model: FraudModel, frame: pd.DataFrame) -> None:
+    document = {
+        **POLICY_WITH_RULE,
+        "rules": [{"id": "whole", "description": "d", "when": "int(Amount) > 5000", "outcome": "REVIEW"}],
+    }
+    policy = policy_from_document(document, model.feature_names)
+    matrix = frame[list(FEATURE_NAMES)].to_numpy(dtype=np.float64, copy=True)
+    matrix[5, FEATURE_NAMES.index("Amount")] = 1e30
+    result = score_and_decide(model, policy, matrix)
+    assert list(result.errors) == [5]
+    assert "the rules (whole) failed" in result.errors[5]
+    assert result.decision(policy, 5) is None
+    assert np.isnan(result.scores[5])
+    assert result.valid.sum() == len(frame) - 1

@@ -20,6 +20,7 @@ from fraud_scoring.policy import (
     POLICY_MANIFEST,
     PolicyDecision,
     PolicyError,
+    PolicyEvaluationError,
     canonical_sha256,
     default_policy,
     load_policy,
@@ -419,3 +420,17 @@ def test_decide_many_equals_decide_row_by_row_on_real_scores(model_dir: Path) ->
     assert policy.decide_many([], np.zeros((0, model.n_features))) == []
     with pytest.raises(ValueError, match="2 scores but 1 requests"):
         policy.decide_many([0.1, 0.2], np.zeros((2, model.n_features)), [{}])
+
+
+def test_the_generated_schema_validator_is_in_sync_with_the_schema() -> None:
+    from scoring_cli.schema_codegen import TARGET, generated_source
+
+    assert TARGET.read_text(encoding="utf-8") == generated_source(), "run `make policy-schema`"
+
+
+def test_a_value_dependent_engine_error_is_a_policy_evaluation_error_naming_the_rules() -> None:
+    # int(Amount) passes the neutral trial run at load but overflows on an extreme amount.
+    policy = policy_from_document(base_document(rules=[rule("whole-amount", "int(Amount) > 5000")]), NAMES)
+    assert policy.decide(0.0, row(Amount=6000.5), {}).rules == ("whole-amount",)
+    with pytest.raises(PolicyEvaluationError, match=r"policy test-1: the rules \(whole-amount\) failed .*overflow"):
+        policy.decide(0.0, row(Amount=1e30), {})

@@ -248,7 +248,8 @@ def _tampered(layer: Path, **changes: Any) -> bytes:
         (lambda layer: _tampered(layer, format=np.array(2)), "format 2 is not supported"),
         (lambda layer: _tampered(layer, onnx_sha256=np.array("f" * 64)), "exported for the ONNX model ffffffffffff"),
         (lambda layer: _tampered(layer, n_features=np.array(29)), "explains 29 features, the manifest lists 30"),
-        (lambda layer: _tampered(layer, bias=np.array([1.0, 2.0])), "not a scalar"),
+        (lambda layer: _tampered(layer, bias=np.array([1.0, 2.0])), "bias must be a scalar"),
+        (lambda layer: _tampered(layer, format=np.array("one")), "not a number"),
         (lambda layer: _tampered(layer, bias=np.array(np.nan)), "bias nan is not finite"),
         (
             lambda layer: _tampered(layer, leaf_value=_arrays(layer)["leaf_value"][:-1]),

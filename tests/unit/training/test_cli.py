@@ -98,7 +98,7 @@ def test_user_csv_trains_into_runs_leaves_the_default_model_and_serves(
     run_dir = fake_repo / "training" / "runs" / "card-export"
     out = capsys.readouterr().out
     assert "the model is in training/runs/card-export/model/" in out
-    assert f'make serve SERVE_ARGS="--env MODEL_DIR={run_dir / "model"}"' in out
+    assert "make serve SERVE_MODEL_DIR=training/runs/card-export/model" in out
     report = (run_dir / "report" / "README.md").read_text(encoding="utf-8")
     assert f"Features ({len(FEATURES)}, the API's order): `amount_eur`, `local_hour`," in report
 

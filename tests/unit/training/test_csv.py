@@ -95,3 +95,26 @@ def test_header_only_and_missing_file(tmp_path: Path) -> None:
         load_csv(write(tmp_path / "empty.csv", COLUMNS, []))
     with pytest.raises(DataError, match="no such file"):
         load_csv(tmp_path / "nope.csv")
+
+
+def test_semicolon_public_file_gets_the_delimiter_hint(tmp_path: Path, good_rows: list[list[str]]) -> None:
+    path = tmp_path / "semi.csv"
+    path.write_text("\n".join(";".join(r) for r in [COLUMNS, *good_rows]) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"(?s)missing column.*hint: .*semicolon-separated; pass DELIMITER=';'"):
+        load_csv(path)
+
+
+def test_quoted_header_and_blank_lines_keep_line_numbers(tmp_path: Path, good_rows: list[list[str]]) -> None:
+    # Kaggle's creditcard.csv quotes its header and labels; a blank line must not shift line numbers
+    rows = [list(r) for r in good_rows[:50]]
+    rows[3][COLUMNS.index("V2")] = "x"  # data row 4, after one blank line: line 6
+    lines = [
+        ",".join(f'"{c}"' for c in COLUMNS),
+        *(",".join(r) for r in rows[:2]),
+        "",
+        *(",".join(r) for r in rows[2:]),
+    ]
+    path = tmp_path / "q.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"column 'V2', line 6: value is not a number: 'x'"):
+        load_csv(path, min_positives=1)

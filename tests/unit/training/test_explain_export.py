@@ -24,6 +24,7 @@ from training.explain_export import (
     check_explanation_parity,
     explainer_arrays,
     export_explainer,
+    gauss_legendre_unit,
     npz_bytes,
     onnx_log_odds,
 )
@@ -229,6 +230,23 @@ def test_pipeline_writes_the_explainer_with_its_gate_numbers(small_run: tuple[Ma
     explainer = load_explainer(config.out_dir, manifest)
     assert explainer is not None
     assert explainer.n_features == manifest.n_features
+
+
+@pytest.mark.parametrize("count", range(1, 9))
+def test_quadrature_is_numpys_and_the_same_bits_from_nearby_starts(count: int) -> None:
+    from numpy.polynomial.legendre import leggauss
+
+    nodes, weights = gauss_legendre_unit(count)
+    reference_nodes, reference_weights = leggauss(count)
+    np.testing.assert_allclose(nodes, (reference_nodes + 1) / 2, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(weights, reference_weights / 2, rtol=0, atol=1e-15)
+    # A LAPACK that lands a few ulps away still gives the same artifact bytes.
+    nudged = gauss_legendre_unit(count, reference_nodes * (1 + 8e-16) + 3e-16)
+    assert nodes.tobytes() == nudged[0].tobytes()
+    assert weights.tobytes() == nudged[1].tobytes()
+    # Exact for every power up to 2 count - 1: the integral of t^k over [0, 1] is 1 / (k + 1).
+    for k in range(2 * count):
+        assert float(weights @ nodes**k) == pytest.approx(1 / (k + 1), abs=1e-15)
 
 
 def test_npz_bytes_is_a_plain_npz_archive() -> None:
