@@ -100,12 +100,18 @@ class PrometheusTelemetry(Telemetry):
         return flagged
 
     def count_outcomes(self, decisions: Sequence[Decision]) -> None:
+        if len(decisions) == 1:
+            outcomes = {decisions[0].outcome: 1}
+        else:  # one increment per outcome: each one writes the worker's memory-mapped file
+            outcomes = {}
+            for decision in decisions:
+                outcomes[decision.outcome] = outcomes.get(decision.outcome, 0) + 1
         counters = self._decision_counters
-        for decision in decisions:
-            counter = counters.get(decision.outcome)
+        for outcome, count in outcomes.items():
+            counter = counters.get(outcome)
             if counter is None:
-                counter = counters[decision.outcome] = DECISIONS.labels(outcome=decision.outcome)
-            counter.inc()
+                counter = counters[outcome] = DECISIONS.labels(outcome=outcome)
+            counter.inc(count)
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         """CloudWatch EMF values are dropped: on Lambda they are flushed once per invocation, in a
