@@ -95,6 +95,7 @@ class Telemetry:
         self._pending: dict[str, dict[str, Any]] = {}
         # Transactions per policy outcome since the last flush (the ``Decisions`` metric).
         self._outcomes: dict[str, int] = {}
+        self._decisions_directive_cache: dict[str, Any] | None = None
 
     def _make_tracer(self) -> Any:
         try:
@@ -157,7 +158,8 @@ class Telemetry:
         """Count the transactions per outcome for the ``Decisions`` metric (written at flush)."""
         outcomes = self._outcomes
         for decision in decisions:
-            outcomes[decision.outcome] = outcomes.get(decision.outcome, 0) + 1
+            outcome = decision.outcome
+            outcomes[outcome] = outcomes[outcome] + 1 if outcome in outcomes else 1
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         """Record one value; flushed at the end of the invocation (or at 100 values, as Powertools does)."""
@@ -179,30 +181,39 @@ class Telemetry:
         outcomes, self._outcomes = self._outcomes, {}
         if is_metrics_disabled():
             return
-        blob: dict[str, Any] = dict(self.metrics.serialize_metric_set(metrics=pending))
-        directive = blob["_aws"]["CloudWatchMetrics"][0]
+        blob: dict[str, Any] = self.metrics.serialize_metric_set(metrics=pending)  # type: ignore[assignment]
+        directives = blob["_aws"]["CloudWatchMetrics"]
         # A rollup over model versions: what the stack's alarms and dashboard watch (a new model
         # version is a new model_version value, and an alarm names its dimensions exactly).
-        directive["Dimensions"].append(["service"])
-        lines = [blob]
-        if outcomes:
-            dimensions = [*directive["Dimensions"][0], "outcome"]
-            decisions = {
+        directives[0]["Dimensions"].append(["service"])
+        if not outcomes:
+            sys.stdout.write(orjson.dumps(blob).decode() + "\n")
+            return
+        decisions = self._decisions_directive(directives[0])
+        items = iter(outcomes.items())
+        outcome, count = next(items)
+        directives.append(decisions)  # the first outcome rides on the line of the other metrics
+        blob["outcome"] = outcome
+        blob["Decisions"] = [float(count)]
+        text = orjson.dumps(blob).decode() + "\n"
+        for outcome, count in items:  # a batch with several outcomes: one short line each
+            line: dict[str, Any] = {"_aws": {"Timestamp": blob["_aws"]["Timestamp"], "CloudWatchMetrics": [decisions]}}
+            line.update((key, blob[key]) for key in decisions["Dimensions"][0][:-1])
+            line["outcome"] = outcome
+            line["Decisions"] = [float(count)]
+            text += orjson.dumps(line).decode() + "\n"
+        sys.stdout.write(text)
+
+    def _decisions_directive(self, directive: dict[str, Any]) -> dict[str, Any]:
+        """The EMF directive of ``Decisions``: the per-version dimension set plus ``outcome`` (built once)."""
+        cached = self._decisions_directive_cache
+        if cached is None or cached["Dimensions"][0][:-1] != directive["Dimensions"][0]:
+            cached = self._decisions_directive_cache = {
                 "Namespace": directive["Namespace"],
-                "Dimensions": [dimensions],
+                "Dimensions": [[*directive["Dimensions"][0], "outcome"]],
                 "Metrics": [{"Name": "Decisions", "Unit": _COUNT}],
             }
-            for position, (outcome, count) in enumerate(outcomes.items()):
-                if position == 0:
-                    line = blob
-                    line["_aws"] = {**blob["_aws"], "CloudWatchMetrics": [directive, decisions]}
-                else:
-                    line = {key: blob[key] for key in dimensions[:-1]}
-                    line["_aws"] = {"Timestamp": blob["_aws"]["Timestamp"], "CloudWatchMetrics": [decisions]}
-                    lines.append(line)
-                line["outcome"] = outcome
-                line["Decisions"] = [float(count)]
-        sys.stdout.write("".join(orjson.dumps(line).decode() + "\n" for line in lines))
+        return cached
 
     def discard_metrics(self) -> None:
         """Drop the values recorded since the last flush (the SnapStart warm-up's: no real traffic)."""
