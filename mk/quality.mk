@@ -16,7 +16,7 @@ typecheck: $(STAMP) ## mypy (strict on the shipped code)
 	$(VENV)/bin/mypy
 
 .PHONY: pytest
-pytest: $(STAMP) $(MODEL) node ## the test suite without the long runs
+pytest: $(STAMP) $(MODEL) node prometheus ## the test suite without the long runs
 	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: test

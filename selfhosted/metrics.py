@@ -12,6 +12,7 @@ Series (all prefixed ``fraud_``):
 - ``http_request_duration_seconds{method,route}``: time in the server, from the first byte the
   application sees to the last byte it sends (a histogram with sub-millisecond buckets);
 - ``predictions_total`` and ``flagged_total``: transactions scored and those at or above the threshold;
+- ``decisions_total{outcome}``: transactions per policy outcome (APPROVE, REVIEW, DECLINE by default);
 - ``inference_duration_seconds``: ONNX Runtime time per scoring call;
 - ``model_info{model_version}``: 1 for the loaded model;
 - ``drift_psi{feature}`` and ``score_drift_psi``: the PSI of the last closed drift window (any worker's
@@ -57,6 +58,7 @@ LATENCY = Histogram(
 )
 PREDICTIONS = Counter("fraud_predictions", "Transactions scored")
 FLAGGED = Counter("fraud_flagged", "Transactions scored at or above the fraud threshold")
+DECISIONS = Counter("fraud_decisions", "Transactions decided, per policy outcome", ["outcome"])
 INFERENCE = Histogram("fraud_inference_duration_seconds", "ONNX Runtime time per scoring call", buckets=LATENCY_BUCKETS)
 CHALLENGER_PREDICTIONS = Counter(
     "fraud_challenger_predictions", "Transactions also decided by the challenger model", ["mode"]
@@ -98,6 +100,7 @@ class PrometheusTelemetry(Telemetry):
     def __init__(self, model_version: str, **kwargs: Any) -> None:
         super().__init__(model_version, **kwargs)
         MODEL_INFO.labels(model_version=model_version).set(1)
+        self._decision_counters: dict[str, Any] = {}
 
     def decisions(
         self,
@@ -125,6 +128,20 @@ class PrometheusTelemetry(Telemetry):
         CHALLENGER_PREDICTIONS.labels(mode=self.challenger_mode).inc(scored)
         if agreed:
             CHALLENGER_AGREEMENTS.inc(agreed)
+
+    def count_outcomes(self, decisions: Sequence[Decision]) -> None:
+        if len(decisions) == 1:
+            outcomes = {decisions[0].outcome: 1}
+        else:  # one increment per outcome: each one writes the worker's memory-mapped file
+            outcomes = {}
+            for decision in decisions:
+                outcomes[decision.outcome] = outcomes.get(decision.outcome, 0) + 1
+        counters = self._decision_counters
+        for outcome, count in outcomes.items():
+            counter = counters.get(outcome)
+            if counter is None:
+                counter = counters[outcome] = DECISIONS.labels(outcome=outcome)
+            counter.inc(count)
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         """CloudWatch EMF values are dropped: on Lambda they are flushed once per invocation, in a

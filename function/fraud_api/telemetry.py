@@ -7,15 +7,18 @@
   in its format, but is serialised with orjson and written to the logger's stream directly: the
   stdlib ``logging`` record machinery plus Powertools' formatter cost more per line than the whole
   rest of a ``POST /predict`` invocation (see BENCHMARKS.md). Level filtering still applies.
-- CloudWatch EMF metrics (Powertools ``Metrics``) with a ``model_version`` dimension: ``Predictions``,
-  ``FlaggedFrauds``, ``InferenceLatency``, ``BatchSize``; flushed once per invocation.
+- CloudWatch EMF metrics (Powertools ``Metrics``) with the dimension sets [model_version, service] and
+  [service] (the rollup the alarms watch): ``Predictions``, ``FlaggedFrauds``, ``InferenceLatency``,
+  ``BatchSize``, ``RejectedRequests``; flushed once per invocation. ``Decisions``
+  counts transactions per policy outcome, with the dimension set [model_version, service, outcome]:
+  the first outcome of an invocation rides on the same EMF line (a second directive), each further
+  one takes a line of its own (EMF dimension values are top-level keys, one value per line).
 - Drift signals (``fraud_scoring.drift``) when the model layer carries a drift reference and
   ``DRIFT_ENABLED`` is not false: every ``DRIFT_WINDOW`` transactions one ``"message": "drift"`` log
   line with the PSI per feature and the EMF metrics ``ScoreDriftPSI`` and ``MaxFeatureDriftPSI``.
-  ``FlaggedFrauds``, ``InferenceLatency``, ``BatchSize``; flushed once per invocation. With a challenger
-  (fraud_scoring.challenger): ``ChallengerPredictions`` and ``ChallengerAgreement``, and the decision line
-  gains ``answered_by``, ``challenger_model_version``, ``challenger_score`` and ``challenger_decision``
-  (its other fields stay the champion's).
+- With a challenger (fraud_scoring.challenger): ``ChallengerPredictions`` and ``ChallengerAgreement``,
+  and the decision line gains ``answered_by``, ``challenger_model_version``, ``challenger_score`` and
+  ``challenger_decision`` (its other fields stay the champion's).
 - X-Ray tracing through Powertools ``Tracer`` when ``TRACING_ENABLED=true`` (needs ``aws-xray-sdk``).
 """
 
@@ -103,6 +106,9 @@ class Telemetry:
         # validation costs more than the model (see BENCHMARKS.md).
         self._pending: dict[str, dict[str, Any]] = {}
         self.drift: DriftMonitor | None = None  # set by watch_drift
+        # Transactions per policy outcome since the last flush (the ``Decisions`` metric).
+        self._outcomes: dict[str, int] = {}
+        self._decisions_directive_cache: dict[str, Any] | None = None
 
     def _make_tracer(self) -> Any:
         try:
@@ -172,6 +178,7 @@ class Telemetry:
             add("BatchSize", _COUNT, len(decisions))
         if challenged:
             self.challenger_decisions(challenged, agreed)
+        self.count_outcomes(decisions)
         return flagged
 
     # -- drift ----------------------------------------------------------------------------------------
@@ -227,6 +234,13 @@ class Telemetry:
         for _ in range(scored - agreed):
             add("ChallengerAgreement", _COUNT, 0)
 
+    def count_outcomes(self, decisions: Sequence[Decision]) -> None:
+        """Count the transactions per outcome for the ``Decisions`` metric (written at flush)."""
+        outcomes = self._outcomes
+        for decision in decisions:
+            outcome = decision.outcome
+            outcomes[outcome] = outcomes[outcome] + 1 if outcome in outcomes else 1
+
     def add_metric(self, name: str, unit: str, value: float) -> None:
         """Record one value; flushed at the end of the invocation (or at 100 values, as Powertools does)."""
         metric = self._pending.get(name)
@@ -244,16 +258,49 @@ class Telemetry:
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
+        outcomes, self._outcomes = self._outcomes, {}
         if is_metrics_disabled():
             return
-        blob = self.metrics.serialize_metric_set(metrics=pending)
-        sys.stdout.write(orjson.dumps(blob).decode() + "\n")
+        blob: dict[str, Any] = self.metrics.serialize_metric_set(metrics=pending)  # type: ignore[assignment]
+        directives = blob["_aws"]["CloudWatchMetrics"]
+        # A rollup over model versions: what the stack's alarms and dashboard watch (a new model
+        # version is a new model_version value, and an alarm names its dimensions exactly).
+        directives[0]["Dimensions"].append(["service"])
+        if not outcomes:
+            sys.stdout.write(orjson.dumps(blob).decode() + "\n")
+            return
+        decisions = self._decisions_directive(directives[0])
+        items = iter(outcomes.items())
+        outcome, count = next(items)
+        directives.append(decisions)  # the first outcome rides on the line of the other metrics
+        blob["outcome"] = outcome
+        blob["Decisions"] = [float(count)]
+        text = orjson.dumps(blob).decode() + "\n"
+        for outcome, count in items:  # a batch with several outcomes: one short line each
+            line: dict[str, Any] = {"_aws": {"Timestamp": blob["_aws"]["Timestamp"], "CloudWatchMetrics": [decisions]}}
+            line.update((key, blob[key]) for key in decisions["Dimensions"][0][:-1])
+            line["outcome"] = outcome
+            line["Decisions"] = [float(count)]
+            text += orjson.dumps(line).decode() + "\n"
+        sys.stdout.write(text)
+
+    def _decisions_directive(self, directive: dict[str, Any]) -> dict[str, Any]:
+        """The EMF directive of ``Decisions``: the per-version dimension set plus ``outcome`` (built once)."""
+        cached = self._decisions_directive_cache
+        if cached is None or cached["Dimensions"][0][:-1] != directive["Dimensions"][0]:
+            cached = self._decisions_directive_cache = {
+                "Namespace": directive["Namespace"],
+                "Dimensions": [[*directive["Dimensions"][0], "outcome"]],
+                "Metrics": [{"Name": "Decisions", "Unit": _COUNT}],
+            }
+        return cached
 
     def discard_metrics(self) -> None:
         """Drop the values recorded since the last flush (the SnapStart warm-up's: no real traffic)."""
         self._pending = {}
         if self.drift is not None:  # nor its transactions in the drift window
             self.drift.reset()
+        self._outcomes = {}
         self.metrics.clear_metrics()
 
     def _decision_writer(self) -> Callable[[dict[str, Any]], None] | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -271,6 +272,66 @@ def test_stack_is_create_complete_with_every_resource(deployed: Deployed) -> Non
     # (LocalStack lists a resource whose condition is false, but without a physical id.)
     assert not resources["ApiGatewayAccount"].get("PhysicalResourceId")
     assert set(deployed.outputs) >= {"ApiUrl", "PredictUrl", "FunctionAliasArn", "FunctionName", "ApiKeyId"}
+
+
+HEALTH_ALARMS = {
+    "ScoreDriftAlarm": "ScoreDriftAlarmPsi",
+    "FeatureDriftAlarm": "FeatureDriftAlarmPsi",
+    "FlaggedRateAlarm": "FlaggedRateAlarmPercent",
+}
+
+
+def test_model_health_alarms_are_created_with_their_thresholds(deployed: Deployed) -> None:
+    """LocalStack stores alarms on metric math and Metrics Insights queries (it does not evaluate them)."""
+    names = {physical_id(deployed, alarm_id): alarm_id for alarm_id in HEALTH_ALARMS}
+    described = client("cloudwatch").describe_alarms(AlarmNames=sorted(names))["MetricAlarms"]
+    assert {alarm["AlarmName"] for alarm in described} == set(names)
+    for alarm in described:
+        alarm_id = names[alarm["AlarmName"]]
+        assert alarm["Threshold"] == float(deployed.parameters[HEALTH_ALARMS[alarm_id]])
+        assert sum(query.get("ReturnData", True) for query in alarm["Metrics"]) == 1
+
+
+def test_dashboard_body_is_accepted_by_cloudwatch(deployed: Deployed) -> None:
+    """The stack lists the dashboard; LocalStack's community edition has no CloudFormation provider
+    for AWS::CloudWatch::Dashboard (its legacy engine logs "No resource provider found" and creates
+    nothing), so the template's body, substituted with this stack's values, is put through
+    LocalStack's CloudWatch API instead, and read back."""
+    from botocore.exceptions import ClientError
+
+    assert stack_resources(deployed.stack_name)["Dashboard"]["ResourceType"] == "AWS::CloudWatch::Dashboard"
+    cloudwatch = client("cloudwatch")
+    dashboard_name = f"{deployed.stack_name}-fraud-scoring"
+    template = yaml_parse((REPO_ROOT / "template.yaml").read_text(encoding="utf-8"))
+    alarm_arns = {alarm["AlarmName"]: alarm["AlarmArn"] for alarm in cloudwatch.describe_alarms()["MetricAlarms"]}
+    values = {"AWS::Region": REGION, "AWS::StackName": deployed.stack_name, **deployed.parameters}
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in values:
+            return values[name]
+        if name.endswith(".Arn"):
+            return str(alarm_arns[physical_id(deployed, name.removesuffix(".Arn"))])
+        return physical_id(deployed, name)
+
+    body = re.sub(
+        r"\$\{([\w:.]+)\}", fill, template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    )
+    try:
+        found = cloudwatch.get_dashboard(DashboardName=dashboard_name)["DashboardBody"]
+        log("LocalStack created the dashboard through CloudFormation")
+        assert json.loads(found) == json.loads(body)
+        return
+    except ClientError as error:
+        log(f"no dashboard from CloudFormation ({error.response['Error']['Code']}): putting its body directly")
+    answer = cloudwatch.put_dashboard(DashboardName=dashboard_name, DashboardBody=body)
+    try:
+        assert answer.get("DashboardValidationMessages", []) == []
+        stored = json.loads(cloudwatch.get_dashboard(DashboardName=dashboard_name)["DashboardBody"])
+        assert stored == json.loads(body)
+        assert deployed.stack_name in json.dumps(stored["widgets"])
+    finally:
+        cloudwatch.delete_dashboards(DashboardNames=[dashboard_name])
 
 
 def test_function_configuration_and_both_layers(deployed: Deployed) -> None:

@@ -197,8 +197,11 @@ def test_metrics_add_up_across_workers(server: SelfHostedServer, model: FraudMod
     flagged = sum(model.score_one(row) >= model.threshold for row in rows)
     with fresh_client(server) as client:
         before = scrape(client)
+        outcomes: dict[str, int] = {}
         for row in rows:
-            assert client.post("/predict", json={"features": row}).status_code == 200
+            answer = client.post("/predict", json={"features": row})
+            assert answer.status_code == 200
+            outcomes[answer.json()["decision"]] = outcomes.get(answer.json()["decision"], 0) + 1
         assert client.post("/predict", content=b"[", headers={"content-type": "application/json"}).status_code == 400
         docs = [client.get("/openapi.json").status_code for _ in range(4 * DOCS_BURST + 2)]
         after = scrape(client)
@@ -212,6 +215,9 @@ def test_metrics_add_up_across_workers(server: SelfHostedServer, model: FraudMod
     assert delta(bad) == 1
     assert delta("fraud_predictions_total") == len(rows)
     assert delta("fraud_flagged_total") == flagged
+    assert len(outcomes) > 1, outcomes  # the rows reach more than one outcome
+    for outcome, count in outcomes.items():
+        assert delta(f'fraud_decisions_total{{outcome="{outcome}"}}') == count
     assert delta('fraud_http_request_duration_seconds_count{method="POST",route="/predict"}') == len(rows) + 1
     assert after[f'fraud_model_info{{model_version="{model.model_version}"}}'] == 1.0
     throttled = 'fraud_http_requests_total{method="GET",route="/openapi.json",status="429"}'

@@ -58,18 +58,57 @@ def test_batch_logs_one_line_per_item_and_metrics_once(
     lines = _lines(capsys.readouterr().out)  # EMF goes to stdout
     decisions = [line for line in _lines(log.getvalue()) if line.get("message") == "decision"]
     assert [line["transaction_id"] for line in decisions] == [f"t{i}" for i in range(25)]
-    emf = [line for line in lines if "_aws" in line]
+    emf = [line for line in lines if "_aws" in line and "Predictions" in line]
     assert len(emf) == 1
     metrics = emf[0]
     directive = metrics["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "FraudScoring"
-    assert ["model_version", "service"] in directive["Dimensions"]
+    assert directive["Dimensions"] == [["model_version", "service"], ["service"]]  # per version, and the rollup
     assert metrics["model_version"] == model.model_version
     flagged = sum(result["is_fraud"] for result in answer.json["results"])
     assert metrics["Predictions"] == [25.0]
     assert metrics["FlaggedFrauds"] == [float(flagged)]
     assert metrics["BatchSize"] == [25.0]
     assert len(metrics["InferenceLatency"]) == 1
+
+
+def test_decisions_are_counted_per_outcome_in_their_own_dimension_set(
+    model: FraudModel, rows: np.ndarray, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invoke = build_invoke(model, telemetry=new_telemetry(model, io.StringIO()))
+    items = [{"features": row.tolist()} for row in rows[:200]]
+    capsys.readouterr()
+    answer = invoke(rest_event("POST", "/predict/batch", json.dumps({"transactions": items}), JSON))
+    expected: dict[str, int] = {}
+    for result in answer.json["results"]:
+        expected[result["decision"]] = expected.get(result["decision"], 0) + 1
+    assert len(expected) > 1, expected  # the rows reach more than one outcome
+    counted: dict[str, float] = {}
+    for line in _lines(capsys.readouterr().out):
+        for directive in line.get("_aws", {}).get("CloudWatchMetrics", []):
+            if [metric["Name"] for metric in directive["Metrics"]] != ["Decisions"]:
+                assert "Decisions" not in [metric["Name"] for metric in directive["Metrics"]]
+                continue
+            assert directive["Namespace"] == "FraudScoring"
+            assert directive["Dimensions"] == [["model_version", "service", "outcome"]]
+            assert directive["Metrics"] == [{"Name": "Decisions", "Unit": "Count"}]
+            assert line["model_version"] == model.model_version
+            assert line["service"]
+            assert line["outcome"] not in counted  # one line per outcome
+            counted[line["outcome"]] = sum(line["Decisions"])
+    assert counted == {outcome: float(count) for outcome, count in expected.items()}
+
+
+def test_one_transaction_costs_one_metrics_line(
+    model: FraudModel, rows: np.ndarray, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invoke = build_invoke(model, telemetry=new_telemetry(model, io.StringIO()))
+    capsys.readouterr()
+    answer = invoke(rest_event("POST", "/predict", json.dumps({"features": rows[0].tolist()}), JSON))
+    emf = [line for line in _lines(capsys.readouterr().out) if "_aws" in line]
+    assert len(emf) == 1
+    assert emf[0]["Predictions"] == [1.0]
+    assert (emf[0]["outcome"], emf[0]["Decisions"]) == (answer.json["decision"], [1.0])
 
 
 def test_features_are_logged_only_when_asked(model: FraudModel, rows: np.ndarray) -> None:
