@@ -334,7 +334,7 @@ def test_dashboard_body_is_accepted_by_cloudwatch(deployed: Deployed) -> None:
         cloudwatch.delete_dashboards(DashboardNames=[dashboard_name])
 
 
-def test_function_configuration_and_both_layers(deployed: Deployed) -> None:
+def test_function_configuration_and_its_layers(deployed: Deployed) -> None:
     p = deployed.parameters
     config = client("lambda").get_function_configuration(FunctionName=deployed.outputs["FunctionName"])
     assert config["Runtime"] == "python3.13"
@@ -349,7 +349,10 @@ def test_function_configuration_and_both_layers(deployed: Deployed) -> None:
     env = config["Environment"]["Variables"]
     assert {name: env.get(name) for name in expected_env} == expected_env
     layer_arns = [layer["Arn"] for layer in config["Layers"]]
-    assert layer_arns == [deployed.outputs["DependenciesLayerArn"], deployed.outputs["ModelLayerArn"]]
+    assert layer_arns == [
+        deployed.outputs[name]
+        for name in ("DependenciesLayerArn", "ModelLayerArn", "PolicyLayerArn", "ChallengerModelLayerArn")
+    ]
     # the layers hold what sam build produced: the model layer carries model/model.onnx
     model_layer = client("lambda").get_layer_version_by_arn(Arn=deployed.outputs["ModelLayerArn"])
     assert model_layer["Content"]["CodeSize"] > 0
