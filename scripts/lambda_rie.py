@@ -163,6 +163,16 @@ class BuiltFunction:
             if folder.is_dir() and folder.name != "python"
         }
 
+    def layer_environment(self) -> dict[str, str]:
+        """The function's variables, each ``/opt/<folder>/...`` path pointed at that layer in the build."""
+        env = dict(self.environment)
+        for name, value in self.environment.items():
+            mount = "/".join(value.split("/")[:3])
+            if value.startswith("/opt/") and mount in self.opt_dirs:
+                env[name] = str(self.opt_dirs[mount]) + value[len(mount) :]
+        env["MODEL_DIR"] = str(self.model_dir)  # the model layer's files, where Lambda has /opt/model
+        return env
+
     @classmethod
     def from_build_dir(
         cls, build_dir: Path, overrides: dict[str, str] | None = None, *, function_id: str = FUNCTION_ID
@@ -241,12 +251,7 @@ class LambdaEmulator:
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{fn.runtime_version}",
         }
-        env.update(fn.environment)
-        for name, value in fn.environment.items():  # /opt/<folder>/... -> that layer folder in the build
-            mount = "/".join(value.split("/")[:3])
-            if value.startswith("/opt/") and mount in fn.opt_dirs:
-                env[name] = str(fn.opt_dirs[mount]) + value[len(mount) :]
-        env["MODEL_DIR"] = str(fn.model_dir)  # the model layer's files, where Lambda has /opt/model
+        env.update(fn.layer_environment())
         env.update(self.extra_env)
         return env
 

@@ -72,8 +72,8 @@ def loaded_modules(function: BuiltFunction, python: str) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "modules.json"
         events = [str(path) for path in sorted(EVENTS_DIR.glob("*.json"))]
-        # The function's own environment from the template, with the model layer where Lambda mounts it.
-        env = {**function.environment, "MODEL_DIR": str(function.model_dir), "LANG": "C.UTF-8"}
+        # The function's own environment from the template, with its layers where Lambda mounts them.
+        env = {**function.layer_environment(), "LANG": "C.UTF-8"}
         command = [python, "-I", "-S", "-B", "-c", _DRIVER, str(function.task_root), str(site), str(output), *events]
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
         if result.returncode != 0:
