@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, ValidationError, create_model
 from pydantic_core import ErrorDetails
 
 from fraud_api.validation import (
@@ -54,6 +54,13 @@ TransactionId = Annotated[
         description="Your id for the transaction; echoed back and written to the decision log.",
     ),
 ]
+
+
+def _whole_number(value: Any) -> Any:
+    """``3.0`` is the integer 3, as JSON Schema counts it; ``2.5`` and ``"3"`` stay refused."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
 
 
 def _features_shape(value: Any) -> str | None:
@@ -205,7 +212,9 @@ class Contract:
             Field(description=f"An array of the {n} features in manifest order, or an object of them by name."),
         ]
         explain = Annotated[
-            Annotated[bool, Field(strict=True)] | Annotated[int, Field(strict=True, ge=0, le=n)] | None,
+            Annotated[bool, Field(strict=True)]
+            | Annotated[int, BeforeValidator(_whole_number), Field(strict=True, ge=0, le=n)]
+            | None,
             Field(
                 description=f"Reasons to return: `true` for {DEFAULT_REASONS}, a count from 0 to {n}, `false` or "
                 f"absent for none. A flagged decision always carries at least {DEFAULT_REASONS}.",

@@ -227,3 +227,9 @@ def test_a_rule_failing_on_an_extreme_value_leaves_the_decision_to_the_band(
     assert batch.status == 200
     assert batch.json["results"][0]["decision"] == expected
     assert "policy rules failed" in caplog.text
+
+
+def test_a_whole_number_written_as_a_float_is_an_integer(invoke: Invoke, quiet_row: np.ndarray) -> None:
+    """JSON Schema (what /openapi.json publishes) counts 4.0 as an integer: so does the service."""
+    assert len(predict(invoke, quiet_row, explain=4.0).json["reasons"]) <= 4
+    assert predict(invoke, quiet_row, explain="4").status == 422
