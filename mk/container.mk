@@ -7,7 +7,7 @@ SELFHOSTED_HOST   ?= 127.0.0.1
 SELFHOSTED_PORT   ?= 8080
 .PHONY: serve-selfhosted
 serve-selfhosted: $(STAMP) $(MODEL) ## the self-hosted server (gunicorn + uvicorn workers) on the host, 127.0.0.1:8080
-	MODEL_DIR="$(CURDIR)/$(MODEL_DIR)" HOST=$(SELFHOSTED_HOST) PORT=$(SELFHOSTED_PORT) $(PY) -m selfhosted
+	MODEL_DIR="$(CURDIR)/$(MODEL_DIR)" POLICY_DIR="$(CURDIR)/layers/policy" HOST=$(SELFHOSTED_HOST) PORT=$(SELFHOSTED_PORT) $(PY) -m selfhosted
 
 .PHONY: bench-selfhosted
 bench-selfhosted: $(STAMP) $(MODEL) ## self-hosted server vs a naive FastAPI+gunicorn build (wrk + k6, loopback)

@@ -27,7 +27,9 @@ prometheus: ## Debian's prometheus package (prometheus + promtool) for the rules
 	  echo "Prometheus is missing: apt-get install prometheus"; \
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  : "the package enables a system service on :9090; the tests start their own on 127.0.0.1"; \
+	  $$sudo systemctl disable --now prometheus >/dev/null 2>&1 || true; }
 
 .PHONY: monitoring-check
 monitoring-check: prometheus ## promtool: check the example config and the alerting rules, run their unit tests

@@ -32,4 +32,4 @@ node: ## Node.js for the emulator's strict-client test (apt-get install nodejs w
 	@command -v node >/dev/null || { \
 	  echo "Node.js is missing: apt-get install nodejs"; \
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq nodejs; }
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs; }

@@ -24,16 +24,19 @@ def _build() -> tuple[DecisionPipeline, Telemetry, FastAPI]:
     try:
         settings = Settings.from_env()
         pipeline = load_pipeline()
-    except (ModelLoadError, ValueError) as exc:
+        telemetry = Telemetry(pipeline.model_version)
+        # A challenger that cannot load logs one line and stays off; the champion serves either way.
+        pipeline.attach_challenger(load_challenger(pipeline, logger=telemetry.logger))
+        return pipeline, telemetry, create_app(pipeline, telemetry=telemetry, settings=settings)
+    except (ModelLoadError, ValueError) as exc:  # PolicyError and bad settings (BATCH_*, DRIFT_*) too
         # One JSON line on stderr: Powertools' logger is built around a loaded model version.
-        what = "policy" if isinstance(exc, PolicyError) else "model"
-        line = {"level": "CRITICAL", "message": f"{what} failed to load; refusing to start", "error": str(exc)}
+        if isinstance(exc, ModelLoadError | PolicyError):
+            message = f"{'policy' if isinstance(exc, PolicyError) else 'model'} failed to load; refusing to start"
+        else:
+            message = "a setting is invalid; refusing to start"
+        line = {"level": "CRITICAL", "message": message, "error": str(exc)}
         sys.stderr.write(orjson.dumps(line).decode() + "\n")
         raise
-    telemetry = Telemetry(pipeline.model_version)
-    # A challenger that cannot load logs one line and stays off; the champion serves either way.
-    pipeline.attach_challenger(load_challenger(pipeline, logger=telemetry.logger))
-    return pipeline, telemetry, create_app(pipeline, telemetry=telemetry, settings=settings)
 
 
 pipeline, telemetry, app = _build()

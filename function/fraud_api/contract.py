@@ -162,6 +162,10 @@ class BatchItemResult(_Scored):
         default=None,
         description="The answering model's version, when an A/B challenger answers a share of the traffic.",
     )
+    threshold: float | None = Field(
+        default=None,
+        description="The answering model's threshold (what `is_fraud` compares with), in A/B tests only.",
+    )
 
 
 class BatchResponse(BaseModel):
@@ -213,11 +217,11 @@ class Contract:
         ]
         explain = Annotated[
             Annotated[bool, Field(strict=True)]
-            | Annotated[int, BeforeValidator(_whole_number), Field(strict=True, ge=0, le=n)]
+            | Annotated[Annotated[int, Field(strict=True, ge=0, le=n)], BeforeValidator(_whole_number)]
             | None,
             Field(
-                description=f"Reasons to return: `true` for {DEFAULT_REASONS}, a count from 0 to {n}, `false` or "
-                f"absent for none. A flagged decision always carries at least {DEFAULT_REASONS}.",
+                description=f"Reasons to return: `true` for {min(DEFAULT_REASONS, n)}, a count from 0 to {n}, `false` "
+                f"or absent for none. A flagged decision always carries at least {min(DEFAULT_REASONS, n)}.",
             ),
         ]
         self.predict_request: type[BaseModel] = create_model(
@@ -241,6 +245,7 @@ class Contract:
             ),
         )
         self._n = n
+        self._default_reasons = min(DEFAULT_REASONS, n)
 
     # -- parsing --------------------------------------------------------------------------------------
 
@@ -273,7 +278,7 @@ class Contract:
         row = features if type(features) is list else list(features.__dict__.values())
         explain = request.explain
         if explain is not None:
-            explain = (DEFAULT_REASONS if explain else 0) if type(explain) is bool else explain
+            explain = (self._default_reasons if explain else 0) if type(explain) is bool else explain
         return Transaction(row, request.transaction_id, explain)
 
     def _keys_of(self, request: Any) -> int:
@@ -348,7 +353,7 @@ class Contract:
         value = detail.get("input")
         location = detail["loc"]
         if _explain_position(location) is not None:
-            return f"must be true, false or a number of reasons from 0 to {self._n}, got {value!r}"
+            return f"must be true, false or a whole number of reasons from 0 to {self._n}"
         describe = _PROBLEMS.get(kind)
         if describe is not None:
             return describe(value)
@@ -365,7 +370,7 @@ class Contract:
         if kind == "extra_forbidden":
             if len(location) >= 2 and location[-2] == _NAMED:
                 return "unknown feature name"
-            allowed = "transactions" if batch and len(location) == 1 else "features, transaction_id"
+            allowed = "transactions" if batch and len(location) == 1 else ", ".join(self.predict_request.model_fields)
             return f"unknown field (allowed: {allowed})"
         if kind == "missing":
             return "is required"

@@ -160,9 +160,9 @@ def create_app(
         return _json_response(body, error.status, request_id)
 
     def unexplainable(request: Request, route: str, exc: ExplanationUnavailableError) -> Response:
-        return refuse(
-            request, route, RequestError(422, "validation_error", f"explain: {exc}", [FieldError("explain", str(exc))])
-        )
+        fields = ["explain"] if route == "/predict" else [f"transactions[{i}].explain" for i in exc.positions]
+        errors = [FieldError(field, str(exc)) for field in fields]
+        return refuse(request, route, RequestError(422, "validation_error", f"{fields[0]}: {exc}", errors))
 
     def answer_of(decision: Decision, transaction_id: str | None, base: float | None = base_value) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -179,14 +179,16 @@ def create_app(
         return item
 
     def served_answer(decision: Decision, transaction_id: str | None) -> dict[str, Any]:
-        """An item answered by the A/B challenger: its result and model version."""
+        """An A/B answer: the result of the model that answered, with its version and threshold."""
         assert challenger_model is not None
         if decision.answered_by != "challenger" or decision.challenger is None:
             item = answer_of(decision, transaction_id)
             item["model_version"] = version
+            item["threshold"] = threshold
             return item
         item = answer_of(decision.challenger, transaction_id, challenger_model.base_value)
         item["model_version"] = challenger_model.model_version
+        item["threshold"] = challenger_model.threshold
         return item
 
     async def predict(request: Request) -> Response:
@@ -204,15 +206,11 @@ def create_app(
             return unexplainable(request, "/predict", exc)
         if ab_test:
             answer = served_answer(decision, transaction_id)
-            answered_version = answer.pop("model_version")
-            by_challenger = decision.answered_by == "challenger"
-            answer["threshold"] = challenger_model.threshold if by_challenger else threshold  # type: ignore[union-attr]
         else:
             answer = answer_of(decision, transaction_id)
             answer["threshold"] = threshold
-            answered_version = version
+            answer["model_version"] = version
         answer["policy_version"] = policy_version
-        answer["model_version"] = answered_version
         answer["inference_time_ms"] = round(elapsed_ms, 4)
         request_id = request_id_of(request)
         observe.decisions(request_id, "/predict", (transaction_id,), (decision,), elapsed_ms, (transaction.features,))

@@ -25,7 +25,6 @@ import os
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -200,20 +199,23 @@ def load_challenger(
     champion: DecisionPipeline,
     settings: ChallengerSettings | None = None,
     logger: _Logs | None = None,
-    policy_path: str | Path | None = None,
 ) -> Challenger | None:
     """The configured challenger, or None: mode off, or any problem, logged as one line on ``logger``.
 
     Never raises: a challenger must not stop the champion from serving.
     """
-    from fraud_scoring.decision import load_pipeline  # decision.py imports this module's names
+    from fraud_scoring.decision import DecisionPipeline  # decision.py imports this module's names
+    from fraud_scoring.explain import load_explainer
+    from fraud_scoring.model import load_model
 
     where = os.environ.get("CHALLENGER_MODEL_DIR", DEFAULT_CHALLENGER_DIR) if settings is None else settings.model_dir
     try:
         config = settings if settings is not None else ChallengerSettings.from_env()
         if config.mode == "off":
             return None
-        pipeline = load_pipeline(config.model_dir, policy_path)
+        # The champion's policy decides for both models: a comparison of models, not of policies.
+        model = load_model(config.model_dir)
+        pipeline = DecisionPipeline(model, load_explainer(model.model_dir, model.manifest), champion.policy)
         if pipeline.feature_names != champion.feature_names:
             raise ChallengerError(
                 f"the challenger at {config.model_dir} takes other features than the champion "

@@ -44,6 +44,10 @@ _log = logging.getLogger("fraud_scoring")
 class ExplanationUnavailableError(ValueError):
     """Reasons were asked for, but the model layer carries no explainer (made before explanations)."""
 
+    def __init__(self, message: str, positions: list[int]) -> None:
+        super().__init__(message)
+        self.positions = positions
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -85,6 +89,8 @@ class DecisionPipeline:
         self.feature_names = model.feature_names
         self.base_value = explainer.bias if explainer is not None else None
         self._safe = self.policy.outcomes[0]
+        # A flagged answer always says why: at least this many reasons (fewer only for a tiny model).
+        self._flagged_reasons = min(DEFAULT_REASONS, len(model.feature_names))
         # A second model that shadows or answers a share of the traffic (attach_challenger); None: none.
         self.challenger: Challenger | None = None
 
@@ -96,10 +102,14 @@ class DecisionPipeline:
         return self.policy.version
 
     def check_explain(self, asked: Sequence[int | None]) -> None:
-        """Refuse a request for reasons the layer cannot give, before anything is scored."""
+        """Refuse a request for reasons the layer cannot give, before anything is scored.
+
+        The error's ``positions`` are the transactions that asked (for a batch's field paths).
+        """
         if self.explainer is None and any(k for k in asked):
             raise ExplanationUnavailableError(
-                "this model layer carries no explainer (it was trained before explanations); retrain to get reasons"
+                "this model layer carries no explainer (it was trained before explanations); retrain to get reasons",
+                [position for position, k in enumerate(asked) if k],
             )
 
     def decide_one(
@@ -129,7 +139,7 @@ class DecisionPipeline:
     def decide_unexplained(self, row: Sequence[float], request: Mapping[str, Any] | None = None) -> Decision:
         """Score and policy only, no reasons even when flagged: a challenger's decision nobody receives."""
         score = self.model.score_one(row)
-        verdict = self.policy.decide(score, row, request)
+        verdict = self._verdict(score, row, request)
         return self._decision(score, verdict, verdict.outcome != self._safe, None)
 
     def decide_many_unexplained(
@@ -137,7 +147,7 @@ class DecisionPipeline:
     ) -> list[Decision]:
         """:meth:`decide_unexplained` for many transactions, scored in one call."""
         scores = self.model.score_many(rows)
-        verdicts = self.policy.decide_many(scores, rows, requests)
+        verdicts = self._verdicts(scores, rows, requests)
         safe = self._safe
         return [
             self._decision(score, verdict, verdict.outcome != safe, None)
@@ -156,13 +166,7 @@ class DecisionPipeline:
         started = time.perf_counter()
         scores = self.model.score_many(rows)
         elapsed_ms = (time.perf_counter() - started) * 1000.0
-        try:
-            verdicts = self.policy.decide_many(scores, rows, requests)
-        except PolicyEvaluationError:  # find the row (rare: arithmetic on extreme values), decide the rest
-            verdicts = [
-                self._verdict(score, row, requests[position] if requests is not None else None)
-                for position, (score, row) in enumerate(zip(scores, rows, strict=True))
-            ]
+        verdicts = self._verdicts(scores, rows, requests)
         flags = [verdict.outcome != self._safe for verdict in verdicts]
         counts = [self._reason_count(k, flagged) for k, flagged in zip(asked, flags, strict=True)]
         reasons: list[Reasons | None] = [None] * len(rows)
@@ -193,14 +197,23 @@ class DecisionPipeline:
             _log.warning("policy rules failed on a transaction; the score band decided: %s", exc)
             return self.policy.band_of(score)
 
+    def _verdicts(
+        self, scores: Sequence[float], rows: Sequence[Sequence[float]], requests: Sequence[Mapping[str, Any]] | None
+    ) -> list[PolicyDecision]:
+        """:meth:`_verdict` for many transactions: the policy's vectorised path, row by row on a failure."""
+        try:
+            return self.policy.decide_many(scores, rows, requests)
+        except PolicyEvaluationError:  # find the row (rare: arithmetic on extreme values), decide the rest
+            return [
+                self._verdict(score, row, requests[position] if requests is not None else None)
+                for position, (score, row) in enumerate(zip(scores, rows, strict=True))
+            ]
+
     def _reason_count(self, asked: int | None, flagged: bool) -> int:
         if self.explainer is None:
             return 0
-        if asked is None:
-            return DEFAULT_REASONS if flagged else 0
-        if asked == 0 and flagged:
-            return DEFAULT_REASONS  # a flagged answer always says why
-        return asked
+        count = asked or 0
+        return max(count, self._flagged_reasons) if flagged else count
 
     def _decision(self, score: float, verdict: PolicyDecision, flagged: bool, reasons: Reasons | None) -> Decision:
         return Decision(score, score >= self.threshold, verdict.outcome, verdict.rules, flagged, reasons)

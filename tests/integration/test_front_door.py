@@ -34,11 +34,11 @@ OPERATIONS = {"/predict", "/predict/batch", "/health", "/model"}
 STAGE = "/v1"
 
 
-def _tool(name: str) -> str:
-    """The tool's path; a missing tool skips locally but fails in CI (.ci/run installs it)."""
-    found = shutil.which(name)
+def _tool(name: str, *aliases: str) -> str:
+    """The tool's path; a missing tool skips locally but fails in CI (`make test` installs it)."""
+    found = next((path for path in map(shutil.which, (name, *aliases)) if path), None)
     if found is None:
-        message = f"{name} is not installed (CI installs it: .ci/run)"
+        message = f"{name} is not installed (`make chromium` / `make node` installs it)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -94,7 +94,7 @@ def stage_url(emulator: Emulator) -> Iterator[str]:
 
 def rendered_paths(url: str, tmp_path: Path) -> set[str]:
     """The operation paths Swagger UI rendered, read from the DOM headless Chromium produced."""
-    chromium = _tool("chromium")
+    chromium = _tool("chromium", "chromium-browser", "google-chrome")
     command = [
         chromium,
         "--headless",

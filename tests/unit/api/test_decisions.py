@@ -233,3 +233,35 @@ def test_a_whole_number_written_as_a_float_is_an_integer(invoke: Invoke, quiet_r
     """JSON Schema (what /openapi.json publishes) counts 4.0 as an integer: so does the service."""
     assert len(predict(invoke, quiet_row, explain=4.0).json["reasons"]) <= 4
     assert predict(invoke, quiet_row, explain="4").status == 422
+
+
+def test_a_shadow_challenger_survives_a_rule_failing_on_an_extreme_value(model: FraudModel, rows: np.ndarray) -> None:
+    """The challenger decides with the same fallback as the champion: never a 500 (review finding)."""
+    from fraud_scoring.challenger import Challenger
+
+    document = {
+        "schema_version": 1,
+        "version": "overflow-2",
+        "outcomes": ["APPROVE", "DECLINE"],
+        "bands": [
+            {"id": "low", "outcome": "APPROVE", "min": 0.0, "max": 0.5},
+            {"id": "high", "outcome": "DECLINE", "min": 0.5, "max": 1.0},
+        ],
+        "rules": [{"id": "whole-amount", "description": "d", "when": "int(Amount) > 5000", "outcome": "DECLINE"}],
+    }
+    policy = policy_from_document(document, model.feature_names)
+    champion = DecisionPipeline(model, None, policy)
+    champion.attach_challenger(Challenger(DecisionPipeline(model, None, policy), "shadow", 1.0))
+    invoke = invoke_with(champion)
+    row = rows[0].copy()
+    row[model.feature_names.index("Amount")] = 1e30
+    assert predict(invoke, row).status == 200
+    items = [{"features": list(map(float, row))}, {"features": list(map(float, rows[1]))}]
+    assert invoke(rest_event("POST", "/predict/batch", json.dumps({"transactions": items}), JSON)).status == 200
+
+
+def test_a_flagged_answer_carries_the_default_reasons_even_when_fewer_are_asked(
+    invoke: Invoke, flagged_row: np.ndarray
+) -> None:
+    assert len(predict(invoke, flagged_row, explain=1).json["reasons"]) == DEFAULT_REASONS
+    assert len(predict(invoke, flagged_row, explain=5).json["reasons"]) == 5

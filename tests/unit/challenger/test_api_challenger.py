@@ -46,7 +46,7 @@ def service_with(
     pipeline = load_pipeline(model_dir, policy_dir)
     if challenger_dir is not None:
         settings = ChallengerSettings(mode=mode, share=share, model_dir=str(challenger_dir))
-        pipeline.attach_challenger(load_challenger(pipeline, settings, policy_path=policy_dir))
+        pipeline.attach_challenger(load_challenger(pipeline, settings))
         assert pipeline.challenger is not None
     return Service(pipeline)
 

@@ -38,7 +38,7 @@ def attach(
 ) -> Challenger:
     settings = ChallengerSettings(mode=mode, share=share, model_dir=str(directory), sticky_key=key or "transaction_id")
     logs = Lines()
-    challenger = load_challenger(champion, settings, logs, policy_path=policy_dir)
+    challenger = load_challenger(champion, settings, logs)
     assert challenger is not None, logs.records
     champion.attach_challenger(challenger)
     return challenger
@@ -160,7 +160,7 @@ def test_a_challenger_that_cannot_load_disables_itself_with_one_log_line(
         expected = "CHALLENGER_STICKY_KEY='card'"
     before = [champion.decide_one(row)[0] for row in traffic[:50].tolist()]
     logs = Lines()
-    challenger = load_challenger(champion, settings, logs, policy_path=policy_dir)
+    challenger = load_challenger(champion, settings, logs)
     champion.attach_challenger(challenger)
     assert challenger is None
     assert len(logs.records) == 1
@@ -184,11 +184,11 @@ def test_an_ab_challenger_without_explainer_is_refused(
     (bare / "manifest.json").write_text(json.dumps(manifest))
     logs = Lines()
     ab = ChallengerSettings(mode="ab", share=0.5, model_dir=str(bare))
-    assert load_challenger(champion, ab, logs, policy_path=policy_dir) is None
+    assert load_challenger(champion, ab, logs) is None
     assert "carries no explainer" in logs.records[0][1]["error"]
     # Shadow results are never explained, so shadowing it is fine.
     shadow = ChallengerSettings(mode="shadow", model_dir=str(bare))
-    assert load_challenger(champion, shadow, logs, policy_path=policy_dir) is not None
+    assert load_challenger(champion, shadow, logs) is not None
 
 
 # -- shadow ---------------------------------------------------------------------------------------------
