@@ -85,7 +85,7 @@ class ErrorResponse(BaseModel):
     error: str = Field(
         description="Machine-readable code: validation_error, invalid_json, empty_body, "
         "unsupported_media_type, payload_too_large, batch_too_large, not_found, method_not_allowed, "
-        "internal_error."
+        "invalid_body, internal_error."
     )
     message: str = Field(description="One line for humans: the first problem and how many more.")
     errors: list[FieldProblem] = Field(description=f"Every problem found (at most {MAX_ERRORS_REPORTED}).")
