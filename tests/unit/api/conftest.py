@@ -6,11 +6,9 @@ import base64
 import io
 import itertools
 import json
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -79,19 +77,3 @@ def build_invoke(model: FraudModel, settings: Settings | None = None, telemetry:
 @pytest.fixture(scope="session")
 def invoke(model: FraudModel) -> Invoke:
     return build_invoke(model)
-
-
-@pytest.fixture(scope="session")
-def lambda_module(model_dir: Path) -> Iterator[ModuleType]:
-    """The shipped handler module itself, imported with MODEL_DIR pointing at the real layer."""
-    previous = os.environ.get("MODEL_DIR")
-    os.environ["MODEL_DIR"] = str(model_dir)
-    try:
-        import fraud_api.lambda_handler as module
-
-        yield module
-    finally:
-        if previous is None:
-            os.environ.pop("MODEL_DIR", None)
-        else:
-            os.environ["MODEL_DIR"] = previous

@@ -8,8 +8,6 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -81,18 +79,8 @@ def restored() -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def lambda_handler(model_dir: Path) -> Iterator[ModuleType]:
-    previous = os.environ.get("MODEL_DIR")
-    os.environ["MODEL_DIR"] = str(model_dir)
-    try:
-        import fraud_api.lambda_handler as module
-
-        yield module
-    finally:
-        if previous is None:
-            os.environ.pop("MODEL_DIR", None)
-        else:
-            os.environ["MODEL_DIR"] = previous
+def lambda_handler(lambda_module: ModuleType) -> ModuleType:
+    return lambda_module
 
 
 def test_the_hooks_are_registered_with_the_runtimes_library(lambda_handler: ModuleType) -> None:
