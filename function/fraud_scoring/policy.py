@@ -253,10 +253,11 @@ class Policy:
     # ------------------------------------------------------------------ loading checks
 
     def _compile(self) -> None:
-        cel = _engine()
+        cel = _engine() if self.rules else None  # a bands-only policy never loads the engine (cold start)
         allowed = set(self.variable_columns) | RESERVED_NAMES
         variables_of: list[set[str]] = []
         for rule in self.rules:
+            assert cel is not None
             try:
                 program = cel.compile(rule.when)
             except Exception as exc:  # the engine raises ValueError/RuntimeError subclasses of its own
