@@ -91,7 +91,7 @@ def bench(challenger_dir: Path, calls: int, rounds: int) -> dict[str, Any]:
         pipeline = load_pipeline(model_dir, policy_dir)
         if config is not None:
             settings = ChallengerSettings(mode=config[0], share=config[1], model_dir=str(challenger_dir))
-            pipeline.attach_challenger(load_challenger(pipeline, settings, policy_path=policy_dir))
+            pipeline.attach_challenger(load_challenger(pipeline, settings))
             assert pipeline.challenger is not None, name
         telemetry = Telemetry(pipeline.model_version, service=f"bench-challenger-{number}")
         app = create_app(pipeline, telemetry=telemetry, settings=Settings())
