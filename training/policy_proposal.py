@@ -94,7 +94,9 @@ def _cut_value(sorted_scores: npt.NDArray[np.float64], index: int) -> float:
         return 0.0
     if index >= sorted_scores.size:
         return 1.0
-    return float((sorted_scores[index - 1] + sorted_scores[index]) / 2.0)
+    below, above = float(sorted_scores[index - 1]), float(sorted_scores[index])
+    middle = (below + above) / 2.0
+    return middle if below < middle <= above else above  # neighbouring floats: the midpoint rounds
 
 
 def propose_bands(
@@ -112,6 +114,9 @@ def propose_bands(
     # Cuts only between distinct scores (a cut inside a tie cannot be expressed as a threshold).
     allowed = np.ones(n + 1, dtype=bool)
     allowed[1:n] = s[1:] > s[:-1]
+    # A cut whose value is 1.0 leaves an empty top band [1.0, 1.0], which a policy cannot hold: only
+    # the cut above every row (nobody in the band) may sit there.
+    allowed[1:n] &= np.array([_cut_value(s, k) < 1.0 for k in range(1, n)], dtype=bool)
     positions = np.arange(n + 1)
     missed = np.concatenate([[0.0], np.cumsum(np.where(fraud, amount, 0.0))])  # approve rows [0, i)
     good_from = np.concatenate([[0.0], np.cumsum(~fraud)])

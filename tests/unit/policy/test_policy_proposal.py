@@ -84,3 +84,17 @@ def test_bad_inputs_are_refused() -> None:
         CostModel(review_cost=-1.0)
     with pytest.raises(ValueError, match="same, non-zero length"):
         propose_bands(np.array([0.1]), np.array([True, False]), np.array([1.0]), CostModel())
+
+
+def test_neighbouring_scores_at_the_top_cannot_hide_a_decline_band() -> None:
+    """Found by the property above: between 0.9999999999999999 and 1.0 no float lies, so a cut there
+    is 1.0 and its decline band [1.0, 1.0] would be empty; the proposal must not count on it."""
+    scores = np.array([1.0, 0.9999999999999999])
+    labels = np.array([True, False])
+    amounts = np.array([1.0, 0.0])
+    model = CostModel(review_cost=1.0, decline_cost=1.0)
+    proposal = propose_bands(scores, labels, amounts, model)
+    best = brute_force(scores, labels, amounts, model)
+    assert proposal.cost == pytest.approx(best)
+    actual = model.cost(action_of(scores, proposal.review_threshold, proposal.decline_threshold), labels, amounts)
+    assert actual == pytest.approx(proposal.cost)
