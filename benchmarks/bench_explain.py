@@ -27,12 +27,10 @@ Results go to stdout as a markdown table and, with ``--json``, to a file.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ctypes
 import io
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -50,6 +48,8 @@ for path in (REPO / "function", REPO):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from benchmarks.bench_function import interleaved as interleaved_ns  # noqa: E402
+from benchmarks.bench_function import machine  # noqa: E402
 from fraud_scoring.explain import Explainer, load_explainer, top_reasons  # noqa: E402
 from fraud_scoring.manifest import load_manifest  # noqa: E402
 from fraud_scoring.model import load_model  # noqa: E402
@@ -63,32 +63,9 @@ def interleaved(
     rounds: int,
     clock: Callable[[], int] = time.perf_counter_ns,
 ) -> dict[str, float]:
-    """Median per-call time in microseconds of every variant; rounds interleaved."""
-    times: dict[str, list[int]] = {name: [] for name in variants}
-    for _ in range(rounds):
-        for name, run in variants.items():
-            bucket = times[name]
-            for i in range(calls):
-                started = clock()
-                run(i)
-                bucket.append(clock() - started)
+    """Median per-call time in microseconds of every variant (bench_function's interleaved rounds)."""
+    times = interleaved_ns(variants, calls, rounds, clock)
     return {name: statistics.median(values) / 1000.0 for name, values in times.items()}
-
-
-def machine() -> dict[str, Any]:
-    cpu = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpu": cpu,
-        "vcpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "load_average": os.getloadavg(),
-    }
 
 
 class XGBoostCAPI:
@@ -385,7 +362,7 @@ def render(results: dict[str, Any]) -> str:
     m, one, batch = results["machine"], results["one_row_median_us"], results["per_row_median_cpu_us_in_batches_of_100"]
     base = one["score_one (baseline)"]
     lines = [
-        f"Machine: {m['cpu']}, {m['vcpus']} vCPU, Python {m['python']}, numpy {m['numpy']}; load average "
+        f"Machine: {m['cpu']}, {m['vcpus']} vCPU, Python {m['python']}, numpy {m['versions']['numpy']}; load average "
         f"{', '.join(f'{x:.1f}' for x in m['load_average'])} at start, "
         f"{', '.join(f'{x:.1f}' for x in m['load_average_end'])} at the end.",
         f"Model {results['model']['version']}: {results['model']['trees']} trees, {results['model']['paths']} paths; "

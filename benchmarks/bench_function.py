@@ -74,10 +74,14 @@ def stdout_to_devnull() -> Iterator[None]:
         os.close(saved)
 
 
-def interleaved(variants: dict[str, Callable[[int], object]], calls: int, rounds: int) -> dict[str, list[float]]:
-    """Run every variant ``calls`` times per round, rounds interleaved; per-call times in ns."""
+def interleaved(
+    variants: dict[str, Callable[[int], object]],
+    calls: int,
+    rounds: int,
+    clock: Callable[[], int] = time.perf_counter_ns,
+) -> dict[str, list[float]]:
+    """Run every variant ``calls`` times per round, rounds interleaved; per-call times in ns of ``clock``."""
     times: dict[str, list[float]] = {name: [] for name in variants}
-    clock = time.perf_counter_ns
     for _ in range(rounds):
         for name, run in variants.items():
             bucket = times[name]
