@@ -28,7 +28,7 @@ from starlette.routing import Route
 from fraud_api import docs_page
 from fraud_api.contract import Contract
 from fraud_api.openapi import build_openapi
-from fraud_api.telemetry import Telemetry
+from fraud_api.telemetry import Telemetry, event_request_id
 from fraud_api.validation import FieldError, RequestError, check_content_type
 from fraud_scoring.decision import Decision, DecisionPipeline, ExplanationUnavailableError
 from fraud_scoring.explain import load_explainer
@@ -86,16 +86,9 @@ def request_id_of(request: Request) -> str:
     known: str | None = scope.get(REQUEST_ID_SCOPE_KEY)
     if known is not None:
         return known
-    value: Any = None
-    event = scope.get("aws.event")
-    if type(event) is dict:
-        context = event.get("requestContext")
-        if type(context) is dict:
-            value = context.get("requestId")
-    if not isinstance(value, str) or not value:
-        value = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+    value = event_request_id(scope.get("aws.event")) or request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
     scope[REQUEST_ID_SCOPE_KEY] = value
-    return str(value)
+    return value
 
 
 def create_app(

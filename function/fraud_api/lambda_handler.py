@@ -25,6 +25,7 @@ from mangum import Mangum
 from snapshot_restore_py import register_after_restore, register_before_snapshot
 
 from fraud_api.app import app, model, telemetry
+from fraud_api.telemetry import event_request_id
 from fraud_api.validation import RequestError
 
 mangum_handler = Mangum(app, lifespan="off")
@@ -41,9 +42,8 @@ def asgi_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return mangum_handler(event, context)
     except binascii.Error as exc:
         error = RequestError(400, "invalid_body", f"body: isBase64Encoded is true but the body is not base64 ({exc})")
-        context_of_request = event.get("requestContext") if type(event) is dict else None
         body = error.body()
-        body["request_id"] = context_of_request.get("requestId") if type(context_of_request) is dict else None
+        body["request_id"] = event_request_id(event)
         return {
             "statusCode": error.status,
             "headers": {"content-type": "application/json"},

@@ -57,6 +57,13 @@ def env_flag(name: str, default: bool = False, environ: dict[str, str] | None = 
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def event_request_id(event: Any) -> str | None:
+    """API Gateway's request id in a Lambda event (REST, HTTP API, Function URL), if it has one."""
+    context = event.get("requestContext") if type(event) is dict else None
+    value = context.get("requestId") if type(context) is dict else None
+    return value if isinstance(value, str) and value else None
+
+
 def _timestamp() -> str:
     """Now, in the format of Powertools' logger with ``utc=True``: ``2026-11-25 03:42:03,426+0000``."""
     now = time.time()
@@ -357,8 +364,7 @@ class Telemetry:
         cold = [True]
 
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            request_context = event.get("requestContext") if type(event) is dict else None
-            request_id = request_context.get("requestId") if type(request_context) is dict else None
+            request_id = event_request_id(event)
             if context is not None and not self._static_context_added:
                 logger.append_keys(
                     function_name=getattr(context, "function_name", None),
