@@ -30,8 +30,7 @@ from fraud_api.contract import Contract
 from fraud_api.openapi import build_openapi
 from fraud_api.telemetry import Telemetry, event_request_id
 from fraud_api.validation import FieldError, RequestError, check_content_type
-from fraud_scoring.decision import Decision, DecisionPipeline, ExplanationUnavailableError
-from fraud_scoring.explain import load_explainer
+from fraud_scoring.decision import Decision, DecisionPipeline, ExplanationUnavailableError, pipeline_for
 from fraud_scoring.model import FraudModel
 
 # Lambda's synchronous invocation payload limit is 6 MB; the app enforces it on every host.
@@ -95,11 +94,7 @@ def create_app(
     scorer: DecisionPipeline | FraudModel, *, telemetry: Telemetry | None = None, settings: Settings | None = None
 ) -> FastAPI:
     """The app around a decision pipeline (or a bare model: its layer's explainer, the threshold as policy)."""
-    pipeline = (
-        scorer
-        if isinstance(scorer, DecisionPipeline)
-        else DecisionPipeline(scorer, load_explainer(scorer.model_dir, scorer.manifest))
-    )
+    pipeline = scorer if isinstance(scorer, DecisionPipeline) else pipeline_for(scorer)
     model = pipeline.model
     decide_one = pipeline.decide_one
     decide_many = pipeline.decide_many

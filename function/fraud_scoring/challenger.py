@@ -204,8 +204,7 @@ def load_challenger(
 
     Never raises: a challenger must not stop the champion from serving.
     """
-    from fraud_scoring.decision import DecisionPipeline  # decision.py imports this module's names
-    from fraud_scoring.explain import load_explainer
+    from fraud_scoring.decision import pipeline_for  # decision.py imports this module's names
     from fraud_scoring.model import load_model
 
     where = os.environ.get("CHALLENGER_MODEL_DIR", DEFAULT_CHALLENGER_DIR) if settings is None else settings.model_dir
@@ -214,8 +213,7 @@ def load_challenger(
         if config.mode == "off":
             return None
         # The champion's policy decides for both models: a comparison of models, not of policies.
-        model = load_model(config.model_dir)
-        pipeline = DecisionPipeline(model, load_explainer(model.model_dir, model.manifest), champion.policy)
+        pipeline = pipeline_for(load_model(config.model_dir), champion.policy)
         if pipeline.feature_names != champion.feature_names:
             raise ChallengerError(
                 f"the challenger at {config.model_dir} takes other features than the champion "

@@ -234,5 +234,9 @@ def load_pipeline(model_dir: str | Path | None = None, policy_path: str | Path |
     :class:`~fraud_scoring.policy.PolicyError`.
     """
     model = load_model(model_dir)
-    explainer = load_explainer(model.model_dir, model.manifest)
-    return DecisionPipeline(model, explainer, policy_for(model, policy_path))
+    return pipeline_for(model, policy_for(model, policy_path))
+
+
+def pipeline_for(model: FraudModel, policy: Policy | None = None) -> DecisionPipeline:
+    """A loaded model with the explainer its layer carries (if any) and ``policy`` (default: the threshold)."""
+    return DecisionPipeline(model, load_explainer(model.model_dir, model.manifest), policy)
