@@ -43,12 +43,26 @@ KNOWN_ROUTES: dict[tuple[str, str], str] = {
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
-async def send_json(send: Send, status: int, body: bytes, request_id: str | None = None) -> None:
+async def send_json(
+    send: Send, status: int, body: bytes, request_id: str | None = None, *, then_drain: Receive | None = None
+) -> None:
+    """A JSON answer; with ``then_drain``, a refusal that reads the rest of the request body first.
+
+    The server stops reading a request once its response is complete, so a draining answer sends
+    all of its bytes, drains, and only then its last (empty) part.
+    """
     headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    if then_drain is not None:
+        headers.append((b"connection", b"close"))
     if request_id is not None:
         headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    if then_drain is None:
+        await send({"type": "http.response.body", "body": body})
+        return
+    await send({"type": "http.response.body", "body": body, "more_body": True})
+    await drain(then_drain)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class ThrottleMiddleware:
@@ -110,21 +124,6 @@ async def drain(receive: Receive, seconds: float = DRAIN_SECONDS) -> None:
             return
 
 
-async def refuse_then_drain(send: Send, receive: Receive, body: bytes, request_id: str | None) -> None:
-    """Send the whole 413 at once, drain the body, then end the response.
-
-    The server stops reading a request once its response is complete, so the answer's last
-    (empty) part is sent only after the drain; the client has every byte of it before that.
-    """
-    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
-    if request_id is not None:
-        headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": True})
-    await drain(receive)
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
 class BodyLimitMiddleware:
     """413 for request bodies over ``max_bytes``, decided before the app sees the request."""
 
@@ -149,9 +148,8 @@ class BodyLimitMiddleware:
         if length is not None:
             if length > self.max_bytes:
                 request_id = scope.get(REQUEST_ID_SCOPE_KEY)
-                await refuse_then_drain(
-                    send, receive, payload_too_large(self.max_bytes, length, request_id), request_id
-                )
+                body = payload_too_large(self.max_bytes, length, request_id)
+                await send_json(send, 413, body, request_id, then_drain=receive)
                 return
             await self.app(scope, receive, send)
             return
@@ -169,7 +167,8 @@ class BodyLimitMiddleware:
             size += len(chunk)
             if size > self.max_bytes:
                 request_id = scope.get(REQUEST_ID_SCOPE_KEY)
-                await refuse_then_drain(send, receive, payload_too_large(self.max_bytes, None, request_id), request_id)
+                body = payload_too_large(self.max_bytes, None, request_id)
+                await send_json(send, 413, body, request_id, then_drain=receive)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
