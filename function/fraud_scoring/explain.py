@@ -33,8 +33,8 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
-from fraud_scoring.manifest import Manifest, sha256_file
-from fraud_scoring.model import ModelLoadError
+from fraud_scoring.manifest import Manifest
+from fraud_scoring.model import ModelLoadError, checked_layer_file
 
 EXPLAINER_FILE = "explainer.npz"
 EXPLAINER_FORMAT = 1
@@ -243,15 +243,9 @@ def load_explainer(model_dir: str | Path, manifest: Manifest) -> Explainer | Non
     if manifest.explainer_file is None:
         return None
     directory = Path(model_dir)
-    path = directory / manifest.explainer_file
-    if not path.is_file():
-        raise ExplainerLoadError(f"model layer at {directory}: explainer file {manifest.explainer_file!r} is missing")
-    actual = sha256_file(path)
-    if actual != manifest.explainer_sha256:
-        raise ExplainerLoadError(
-            f"model layer at {directory}: {manifest.explainer_file} has sha256 {actual}, "
-            f"the manifest expects {manifest.explainer_sha256}"
-        )
+    path = checked_layer_file(
+        directory, manifest.explainer_file, manifest.explainer_sha256, "explainer file", ExplainerLoadError
+    )
     try:
         return read_explainer(path, manifest.n_features, manifest.onnx_sha256)
     except ValueError as exc:

@@ -191,15 +191,7 @@ def load_model(model_dir: str | Path | None = None, options: RuntimeOptions | No
     except ManifestError as exc:
         raise ModelLoadError(f"model layer at {directory}: {exc}") from exc
 
-    onnx_path = directory / manifest.onnx_file
-    if not onnx_path.is_file():
-        raise ModelLoadError(f"model layer at {directory}: ONNX file {manifest.onnx_file!r} is missing")
-    actual_sha = sha256_file(onnx_path)
-    if actual_sha != manifest.onnx_sha256:
-        raise ModelLoadError(
-            f"model layer at {directory}: {manifest.onnx_file} has sha256 {actual_sha}, "
-            f"the manifest expects {manifest.onnx_sha256}"
-        )
+    onnx_path = checked_layer_file(directory, manifest.onnx_file, manifest.onnx_sha256, "ONNX file")
 
     session = _create_session(onnx_path, opts)
     _check_signature(session, manifest, directory)
@@ -210,6 +202,21 @@ def load_model(model_dir: str | Path | None = None, options: RuntimeOptions | No
     _check_scores(model, directory)
     model.load_ms = (time.perf_counter() - started) * 1000.0
     return model
+
+
+def checked_layer_file(
+    directory: Path, file_name: str, expected_sha256: str | None, kind: str, error: type[Exception] = ModelLoadError
+) -> Path:
+    """A model-layer file that exists and has the sha256 the manifest gives; ``error`` naming it if not."""
+    path = directory / file_name
+    if not path.is_file():
+        raise error(f"model layer at {directory}: {kind} {file_name!r} is missing")
+    actual = sha256_file(path)
+    if actual != expected_sha256:
+        raise error(
+            f"model layer at {directory}: {file_name} has sha256 {actual}, the manifest expects {expected_sha256}"
+        )
+    return path
 
 
 def _create_session(onnx_path: Path, opts: RuntimeOptions) -> ort.InferenceSession:
