@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from fraud_scoring.decision import Decision, DecisionPipeline
+    from fraud_scoring.model import FraudModel
 
 MODES = ("off", "shadow", "ab")
 DEFAULT_CHALLENGER_DIR = "/opt/challenger"
@@ -97,7 +98,16 @@ def bucket_of(key: str) -> float:
 class Challenger:
     """A loaded challenger pipeline and the rule that picks the transactions it sees."""
 
-    def __init__(self, pipeline: DecisionPipeline, mode: str, share: float, sticky_key: str = DEFAULT_STICKY_KEY):
+    def __init__(
+        self,
+        pipeline: DecisionPipeline,
+        mode: str,
+        share: float,
+        sticky_key: str = DEFAULT_STICKY_KEY,
+        champion_model: FraudModel | None = None,
+    ):
+        """``champion_model``: the model whose one-row input the challenger reads in :meth:`review_one`
+        instead of converting the row again (None: the challenger converts it itself)."""
         if mode not in ("shadow", "ab"):
             raise ChallengerError(f"a challenger runs in shadow or ab mode, not {mode!r}")
         if not 0.0 <= share <= 1.0:
@@ -118,6 +128,9 @@ class Challenger:
             self._feature_index = pipeline.feature_names.index(sticky_key)
         self._decide_one = pipeline.decide_one
         self._decide_unexplained = pipeline.decide_unexplained
+        self._decide_scored = pipeline.decide_scored
+        self._score_again = pipeline.model.score_again
+        self._champion_model = champion_model
         self._random = random.random
 
     def describe(self) -> dict[str, Any]:
@@ -155,15 +168,25 @@ class Challenger:
         request: Mapping[str, Any] | None = None,
         explain: int | None = None,
     ) -> Decision:
-        """The champion's decision with the challenger's attached when it takes this transaction."""
+        """The champion's decision with the challenger's attached when it takes this transaction.
+
+        Called right after the champion model scored ``row`` on this thread
+        (:meth:`~fraud_scoring.decision.DecisionPipeline.decide_one`): the challenger reads that input.
+        """
         if self.shadow:
             if not self.takes(row, request):
                 return champion
             # Shadow results are logged, never answered: no reasons (they cost more than the score).
-            return champion.with_challenger(self._decide_unexplained(row, request), CHAMPION)
+            return champion.with_challenger(self._decide_quietly(row, request), CHAMPION)
         if self.takes(row, request):
             return champion.with_challenger(self._decide_one(row, request, explain)[0], CHALLENGER)
-        return champion.with_challenger(self._decide_unexplained(row, request), CHAMPION)
+        return champion.with_challenger(self._decide_quietly(row, request), CHAMPION)
+
+    def _decide_quietly(self, row: Sequence[float], request: Mapping[str, Any] | None) -> Decision:
+        """The challenger's unexplained decision about the row the champion has just scored."""
+        if self._champion_model is None:
+            return self._decide_unexplained(row, request)
+        return self._decide_scored(self._score_again(self._champion_model), row, request)
 
     def review_many(
         self,
@@ -225,7 +248,7 @@ def load_challenger(
                 f"the challenger at {config.model_dir} carries no explainer: it could not give the reasons "
                 "its A/B answers owe; retrain it"
             )
-        return Challenger(pipeline, config.mode, config.share, config.sticky_key)
+        return Challenger(pipeline, config.mode, config.share, config.sticky_key, champion.model)
     except Exception as exc:  # any load problem: the champion serves alone
         if logger is not None:
             logger.error(

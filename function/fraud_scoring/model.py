@@ -72,8 +72,15 @@ class _OneRowBinding:
 
     __slots__ = ("_keep", "binding", "output", "row")
 
-    def __init__(self, session: ort.InferenceSession, manifest: Manifest, output_width: int) -> None:
-        self.row = np.zeros((1, manifest.n_features), dtype=np.float32)
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        manifest: Manifest,
+        output_width: int,
+        row: npt.NDArray[np.float32] | None = None,
+    ) -> None:
+        # ``row``: another binding's input buffer to read instead of an own one (FraudModel.score_again).
+        self.row = np.zeros((1, manifest.n_features), dtype=np.float32) if row is None else row
         self.output = np.zeros((1, output_width), dtype=np.float32)
         self.binding = session.io_binding()
         self.binding.bind_cpu_input(manifest.input_name, self.row)
@@ -142,6 +149,22 @@ class FraudModel:
             raise ValueError(f"expected {self.n_features} features, got {len(row)}")
         binding = self._binding()
         binding.row[0] = row
+        self.session._sess.run_with_iobinding(binding.binding._iobinding, self._run_options)
+        return float(binding.output[0, self._positive])
+
+    def score_again(self, scored_by: FraudModel) -> float:
+        """Score the row ``scored_by`` scored last on this thread (``scored_by.score_one``), reading its
+        input buffer: a second model (the shadow challenger) skips converting the row again.
+
+        Both models take the same features in the same order (the challenger's load checks it).
+        """
+        binding: _OneRowBinding | None = getattr(self._local, "again", None)
+        source = scored_by._binding()
+        if binding is None or binding.row is not source.row:
+            if scored_by.n_features != self.n_features:
+                raise ValueError(f"expected {self.n_features} features, the other model takes {scored_by.n_features}")
+            binding = _OneRowBinding(self.session, self.manifest, self._output_width, row=source.row)
+            self._local.again = binding
         self.session._sess.run_with_iobinding(binding.binding._iobinding, self._run_options)
         return float(binding.output[0, self._positive])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,21 @@ def test_shadow_answers_as_the_champion_and_carries_the_challengers_own_decision
         assert (theirs.challenger.score, theirs.challenger.outcome) == (own.score, own.outcome)
     # Two different models: their scores differ.
     assert any(d.challenger is not None and d.challenger.score != d.score for d in shadowed)
+
+
+def test_a_shadow_reads_the_row_its_own_thread_scored(
+    champion: DecisionPipeline, challenger_dir: Path, policy_dir: Path, traffic: np.ndarray
+) -> None:
+    # The shadow reads the champion's one-row input buffer (FraudModel.score_again), one per thread:
+    # threads deciding different rows at once must each get the challenger's score of their own row.
+    reference = load_pipeline(challenger_dir, policy_dir).model
+    attach(champion, challenger_dir, policy_dir, "shadow")
+    rows = traffic[:600].tolist()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        decided = list(pool.map(lambda row: champion.decide_one(row)[0], rows))
+    for decision, row in zip(decided, rows, strict=True):
+        assert decision.challenger is not None
+        assert decision.challenger.score == reference.score_one(row)
 
 
 def test_a_shadow_of_the_same_model_agrees_everywhere(
