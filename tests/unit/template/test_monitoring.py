@@ -19,14 +19,14 @@ from tests.unit.template.cfn import deployed, of_type, only
 
 # Emitted by the drift and challenger features (agreed names); read only through Metrics Insights
 # queries, which match whatever dimensions they carry.
-AGREED_ELSEWHERE = {"ScoreDriftPSI", "MaxFeatureDriftPSI", "ChallengerAgreement", "ChallengerPredictions"}
+AGREED_ELSEWHERE = {"ScoreDriftPSI", "MaxFeatureDriftPSI", "ChallengerAgreement"}
 AWS_METRICS = {
     "AWS/ApiGateway": {"Count", "Latency", "IntegrationLatency", "4XXError", "5XXError"},
     "AWS/Lambda": {"Errors", "Throttles"},
 }
 HEALTH_ALARMS = {"ScoreDriftAlarm", "FeatureDriftAlarm", "FlaggedRateAlarm"}
 SELECT = re.compile(
-    r"^SELECT (?:MAX|AVG|SUM)\((\w+)\) FROM (\w+) WHERE service = '([\w-]+)'(?: GROUP BY (\w+))?$",
+    r"^SELECT (?:MAX|AVG|SUM|COUNT)\((\w+)\) FROM (\w+) WHERE service = '([\w-]+)'(?: GROUP BY (\w+))?$",
 )
 _services = itertools.count(1)
 
