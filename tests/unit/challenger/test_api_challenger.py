@@ -57,6 +57,8 @@ def emf_values(text: str, name: str) -> list[float]:
         if line.startswith("{") and '"_aws"' in line:
             blob = json.loads(line)
             if name in blob:
+                declared = {m["Name"] for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+                assert name in declared, line  # CloudWatch ignores a value its line does not declare
                 value = blob[name]
                 values.extend(value if isinstance(value, list) else [value])
     return values
@@ -106,6 +108,23 @@ def test_shadow_answers_as_the_champion_and_logs_both(
     agreement = emf_values(out, "ChallengerAgreement")
     assert len(agreement) == len(rows)
     assert sum(agreement) == agreements
+
+
+def test_a_shadowed_batch_past_the_emf_value_limit_counts_every_transaction(
+    model_dir: Path, policy_dir: Path, challenger_dir: Path, traffic: np.ndarray, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 150 agreement values: past EMF's 100 values per metric and line, so the values are split over
+    # lines, each declaring the metric it carries.
+    shadowed = service_with(model_dir, policy_dir, challenger_dir, "shadow")
+    rows = traffic[:150].tolist()
+    capsys.readouterr()
+    batch = shadowed.post("/predict/batch", {"transactions": [{"features": row} for row in rows]})
+    agreed = sum(line["challenger_decision"] == line["decision"] for line in shadowed.decision_lines())
+    out = capsys.readouterr().out
+    agreement = emf_values(out, "ChallengerAgreement")
+    assert len(batch["results"]) == len(agreement) == len(rows)
+    assert sum(agreement) == agreed
+    assert sum(emf_values(out, "Predictions")) == len(rows)
 
 
 def test_ab_answers_with_the_assigned_model_sticky_by_transaction_id(
