@@ -28,7 +28,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import orjson
@@ -38,6 +39,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from fraud_scoring.decision import Decision
 from fraud_scoring.drift import DriftMonitor, DriftReference, DriftReferenceError, DriftSettings, DriftWindow
+from fraud_scoring.environment import env_flag
 from fraud_scoring.manifest import Manifest
 
 DEFAULT_SERVICE = "fraud-scoring"
@@ -51,11 +53,22 @@ _AGREEMENT = "ChallengerAgreement"
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def env_flag(name: str, default: bool = False, environ: dict[str, str] | None = None) -> bool:
-    raw = (os.environ if environ is None else environ).get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """What the environment asks of the telemetry: ``DECISION_LOG_FEATURES``, ``TRACING_ENABLED`` and
+    the drift signals' ``DRIFT_*``. A bad value raises ValueError naming the variable."""
+
+    log_features: bool = False
+    tracing: bool = False
+    drift: DriftSettings = field(default_factory=DriftSettings)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TelemetrySettings:
+        return cls(
+            log_features=env_flag("DECISION_LOG_FEATURES", False, environ),
+            tracing=env_flag("TRACING_ENABLED", False, environ),
+            drift=DriftSettings.from_env(environ),
+        )
 
 
 def event_request_id(event: Any) -> str | None:
@@ -103,9 +116,13 @@ class Telemetry:
             namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
         )
         self.metrics.set_default_dimensions(model_version=model_version)
-        self.log_features = env_flag("DECISION_LOG_FEATURES") if log_features is None else log_features
+        if log_features is None or tracing is None:
+            configured = TelemetrySettings.from_env()
+            log_features = configured.log_features if log_features is None else log_features
+            tracing = configured.tracing if tracing is None else tracing
+        self.log_features = log_features
         self.tracer: Any = None
-        if env_flag("TRACING_ENABLED") if tracing is None else tracing:
+        if tracing:
             self.tracer = self._make_tracer()
         self._static_context_added = False
         self._std_logger = logging.getLogger(self.logger.name)

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from fraud_scoring.environment import env_flag
+
 STATISTIC = "psi"
 DEFAULT_BINS = 10
 EPSILON = 1e-4  # the share an empty bin counts as (both sides), so ln() stays finite
@@ -262,13 +264,7 @@ class DriftSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DriftSettings:
         """``DRIFT_ENABLED`` (default true) and ``DRIFT_WINDOW`` (default 1000); a bad value is an error."""
         env = os.environ if environ is None else environ
-        raw_enabled = (env.get("DRIFT_ENABLED") or "").strip().lower()
-        if raw_enabled in ("", "1", "true", "yes", "on"):
-            enabled = True
-        elif raw_enabled in ("0", "false", "no", "off"):
-            enabled = False
-        else:
-            raise ValueError(f"DRIFT_ENABLED={env.get('DRIFT_ENABLED')!r} must be true or false")
+        enabled = env_flag("DRIFT_ENABLED", True, env)
         raw_window = (env.get("DRIFT_WINDOW") or "").strip()
         try:
             window = int(raw_window) if raw_window else DEFAULT_WINDOW

@@ -249,8 +249,17 @@ def test_metrics_can_be_disabled_with_the_powertools_switch(
     assert capsys.readouterr().out == ""
 
 
-def test_a_bad_setting_fails_init_with_one_clear_line(model_dir: Path) -> None:
-    env = {**os.environ, "MODEL_DIR": str(model_dir), "BATCH_MAX_ITEMS": "lots"}
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("BATCH_MAX_ITEMS", "lots", "BATCH_MAX_ITEMS='lots' is not an integer"),
+        # A yes/no setting with a typo is refused, not read as "no" (the same parser for every flag).
+        ("DECISION_LOG_FEATURES", "ture", "DECISION_LOG_FEATURES='ture' must be true or false (or 1/0, yes/no, on/off)"),
+        ("DRIFT_ENABLED", "maybe", "DRIFT_ENABLED='maybe' must be true or false (or 1/0, yes/no, on/off)"),
+    ],
+)
+def test_a_bad_setting_fails_init_with_one_clear_line(model_dir: Path, name: str, value: str, error: str) -> None:
+    env = {**os.environ, "MODEL_DIR": str(model_dir), name: value}
     result = subprocess.run(
         [sys.executable, "-c", "import fraud_api.app"],
         env=env,
@@ -261,7 +270,7 @@ def test_a_bad_setting_fails_init_with_one_clear_line(model_dir: Path) -> None:
     )
     assert result.returncode != 0
     critical = [json.loads(line) for line in result.stderr.splitlines() if line.startswith('{"level":"CRITICAL"')]
-    assert [line["error"] for line in critical] == ["BATCH_MAX_ITEMS='lots' is not an integer"]
+    assert [line["error"] for line in critical] == [error]
 
 
 def test_an_internal_failure_is_a_json_500_and_logged(
