@@ -19,7 +19,9 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from starlette.types import ASGIApp
 
-from selfhosted.settings import ServerSettings, SettingsError
+from fraud_api.factory import Settings as ApiSettings
+from fraud_api.telemetry import TelemetrySettings
+from selfhosted.settings import ServerSettings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -86,7 +88,11 @@ class Server(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hin
 def main() -> None:
     try:
         settings = ServerSettings.from_env()
-    except SettingsError as exc:
+        # The app's own settings, read again by every worker: a bad one is refused here, once, in
+        # one line, instead of as a traceback per worker.
+        ApiSettings.from_env()
+        TelemetrySettings.from_env()
+    except ValueError as exc:  # SettingsError is one
         sys.stderr.write(f"selfhosted: {exc}\n")
         raise SystemExit(2) from exc
     created = MULTIPROC_ENV not in os.environ

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +83,19 @@ def test_cpu_count_honours_a_cgroup_quota(tmp_path: Path, cpu_max: str, expected
     unlimited = usable_cpus(tmp_path / "missing")
     expected = unlimited if expected_cap is None else min(unlimited, expected_cap)
     assert usable_cpus(tmp_path) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DRIFT_ENABLED", "maybe"), ("DRIFT_WINDOW", "ten"), ("DECISION_LOG_FEATURES", "ture"), ("BATCH_MAX_ITEMS", "0")],
+)
+def test_a_bad_app_setting_stops_the_server_before_any_worker_in_one_line(name: str, value: str) -> None:
+    # Port 1 on loopback: were the server to start anyway, it could not bind, and it would fail differently.
+    env = {**os.environ, name: value, "HOST": "127.0.0.1", "PORT": "1", "WEB_CONCURRENCY": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "selfhosted"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr  # no traceback, no worker started
+    assert lines[0].startswith(f"selfhosted: {name}=")
