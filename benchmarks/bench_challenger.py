@@ -166,8 +166,11 @@ def render(report: dict[str, Any]) -> str:
     lines += [
         "",
         f"Budget: a shadow challenger on every transaction adds at most {report['budget_us']:.0f} us to the median: "
-        f"{verdict} budget. The shadow's cost is one more one-row ONNX score and policy decision, no reasons; "
-        "A/B also explains the challenger's flagged answers.",
+        f"{verdict} budget. The shadow's cost is one more one-row ONNX score (the challenger's session reads "
+        "the input buffer the champion's score filled: the row is converted once), a policy decision, no "
+        "reasons, four more fields in the decision line and one `ChallengerAgreement` value in the EMF line "
+        "(appended after Powertools builds it, like `Decisions`); A/B also explains the challenger's flagged "
+        "answers.",
     ]
     return "\n".join(lines) + "\n"
 
