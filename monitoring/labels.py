@@ -1,9 +1,11 @@
 """The labels file: ``transaction_id,label[,label_time][,amount]`` (CSV with a header row).
 
-``label`` is 1 (fraud: a chargeback, a confirmed fraud) or 0 (confirmed genuine); ``true``/``false``
-and ``fraud``/``legit`` are read too. ``label_time`` (ISO 8601) is when the label arrived; ``amount``
-the transaction's amount (chargeback files carry it; decision logs do not). Any bad row is an error
-naming its line; a transaction labelled twice keeps its last label.
+The one reader of labels: ``monitoring.performance`` and ``monitoring.compare`` both use it
+(docs/monitoring.md, "Labels"). ``label`` is one of ``FRAUD_WORDS`` (a chargeback, a confirmed
+fraud) or ``GENUINE_WORDS`` (confirmed genuine), in any case; any other word is an error, never a
+silent "genuine". ``label_time`` (ISO 8601) is when the label arrived; ``amount`` the transaction's
+amount (chargeback files carry it; decision logs do not). Every bad row is an error naming the file,
+its line and its value; a transaction labelled twice keeps its last label.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from pathlib import Path
 from monitoring.decision_logs import parse_time
 
 REQUIRED = ("transaction_id", "label")
-_TRUE = {"1", "true", "fraud", "yes"}
-_FALSE = {"0", "false", "legit", "genuine", "no"}
+FRAUD_WORDS = ("1", "true", "yes", "fraud", "chargeback")
+GENUINE_WORDS = ("0", "false", "no", "legit", "genuine")
+_FRAUD = frozenset(FRAUD_WORDS)
+_GENUINE = frozenset(GENUINE_WORDS)
 MAX_PROBLEMS = 10
 
 
@@ -73,7 +77,8 @@ def read_labels(path: Path) -> Labels:
             labels[transaction_id] = label
     if problems:
         more = f" (and {len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""
-        raise LabelsError(f"{path}: {len(problems)} bad rows{more}:\n  " + "\n  ".join(problems[:MAX_PROBLEMS]))
+        rows_word = "row" if len(problems) == 1 else "rows"
+        raise LabelsError(f"{path}: {len(problems)} bad {rows_word}{more}:\n  " + "\n  ".join(problems[:MAX_PROBLEMS]))
     if not labels:
         raise LabelsError(f"{path}: no label rows under the header")
     return Labels(labels, rows, relabelled, has_amount, has_label_time)
@@ -87,8 +92,11 @@ def _label_of(
     before = len(problems)
     if not transaction_id:
         problems.append(f"line {line}: transaction_id is empty")
-    if raw_label not in _TRUE | _FALSE:
-        problems.append(f"line {line}: label {row.get('label')!r} is not 1/0 (true/false, fraud/legit)")
+    if raw_label not in _FRAUD and raw_label not in _GENUINE:
+        problems.append(
+            f"line {line}: label {row.get('label') or ''!r} is not 1/0 (fraud: {', '.join(FRAUD_WORDS)}; "
+            f"genuine: {', '.join(GENUINE_WORDS)})"
+        )
     label_time = None
     if has_label_time and (row.get("label_time") or "").strip():
         label_time = parse_time(row.get("label_time"))
@@ -104,4 +112,4 @@ def _label_of(
             problems.append(f"line {line}: amount {row.get('amount')!r} is not a non-negative number")
     if len(problems) > before:
         return None
-    return Label(raw_label in _TRUE, label_time, amount)
+    return Label(raw_label in _FRAUD, label_time, amount)
