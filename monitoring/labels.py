@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from monitoring.decision_logs import parse_time
 
@@ -52,36 +53,47 @@ def read_labels(path: Path) -> Labels:
     except OSError as exc:
         raise LabelsError(f"cannot read the labels file {path}: {exc.strerror or exc}") from exc
     with handle:
-        reader = csv.DictReader(handle)
-        columns = [name.strip() for name in reader.fieldnames or []]
-        missing = [name for name in REQUIRED if name not in columns]
-        if missing:
-            raise LabelsError(
-                f"{path}: the header needs the columns {', '.join(REQUIRED)} (optional: label_time, amount); "
-                f"missing {', '.join(missing)}; found {', '.join(columns) or 'no header'}"
-            )
-        reader.fieldnames = columns
-        has_amount = "amount" in columns
-        has_label_time = "label_time" in columns
-        labels: dict[str, Label] = {}
-        problems: list[str] = []
-        rows = relabelled = 0
-        for row in reader:
-            rows += 1
-            line = reader.line_num
-            label = _label_of(row, has_amount, has_label_time, problems, line)
-            if label is None:
-                continue
-            transaction_id = (row.get("transaction_id") or "").strip()
-            relabelled += transaction_id in labels
-            labels[transaction_id] = label
+        try:
+            labels, rows, relabelled, bad_rows, problems, columns = _read_rows(path, handle)
+        except UnicodeDecodeError as exc:
+            raise LabelsError(f"{path}: not UTF-8 text ({exc.reason}): is this the labels CSV?") from None
+        except csv.Error as exc:
+            raise LabelsError(f"{path}: not a readable CSV: {exc}") from None
     if problems:
-        more = f" (and {len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""
-        rows_word = "row" if len(problems) == 1 else "rows"
-        raise LabelsError(f"{path}: {len(problems)} bad {rows_word}{more}:\n  " + "\n  ".join(problems[:MAX_PROBLEMS]))
+        more = f" (the first {MAX_PROBLEMS} of {len(problems)} problems)" if len(problems) > MAX_PROBLEMS else ""
+        rows_word = "row" if bad_rows == 1 else "rows"
+        raise LabelsError(f"{path}: {bad_rows} bad {rows_word}{more}:\n  " + "\n  ".join(problems[:MAX_PROBLEMS]))
     if not labels:
         raise LabelsError(f"{path}: no label rows under the header")
-    return Labels(labels, rows, relabelled, has_amount, has_label_time)
+    return Labels(labels, rows, relabelled, "amount" in columns, "label_time" in columns)
+
+
+def _read_rows(path: Path, handle: TextIO) -> tuple[dict[str, Label], int, int, int, list[str], list[str]]:
+    """The labels by transaction, the rows read, relabelled and bad, the problems, the columns."""
+    reader = csv.DictReader(handle)
+    columns = [name.strip() for name in reader.fieldnames or []]
+    missing = [name for name in REQUIRED if name not in columns]
+    if missing:
+        raise LabelsError(
+            f"{path}: the header needs the columns {', '.join(REQUIRED)} (optional: label_time, amount); "
+            f"missing {', '.join(missing)}; found {', '.join(columns) or 'no header'}"
+        )
+    reader.fieldnames = columns
+    has_amount = "amount" in columns
+    has_label_time = "label_time" in columns
+    labels: dict[str, Label] = {}
+    problems: list[str] = []
+    rows = relabelled = bad_rows = 0
+    for row in reader:
+        rows += 1
+        label = _label_of(row, has_amount, has_label_time, problems, reader.line_num)
+        if label is None:
+            bad_rows += 1
+            continue
+        transaction_id = (row.get("transaction_id") or "").strip()
+        relabelled += transaction_id in labels
+        labels[transaction_id] = label
+    return labels, rows, relabelled, bad_rows, problems, columns
 
 
 def _label_of(

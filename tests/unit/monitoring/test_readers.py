@@ -4,6 +4,7 @@ what they count, and that both tools refuse a bad labels file with the same mess
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,26 @@ def test_a_missing_column_is_refused_by_both_tools_alike(tmp_path: Path, capsys:
     compare_error, performance_error = _messages(tmp_path, labels, capsys)
     assert compare_error == performance_error
     assert "missing label; found transaction_id, is_fraud" in compare_error
+
+
+def test_bad_rows_are_counted_by_row_and_listed_by_problem(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("transaction_id,label,amount\n,maybe,-1\nt2,1,5\n", encoding="utf-8")
+    with pytest.raises(LabelsError) as refused:
+        read_labels(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: 1 bad row:\n  line 2: transaction_id is empty\n  line 2: label 'maybe'")
+    assert "line 2: amount '-1' is not a non-negative number" in message
+    many = tmp_path / "many.csv"
+    many.write_text("transaction_id,label\n" + "".join(f"t{i},x\n" for i in range(12)), encoding="utf-8")
+    with pytest.raises(LabelsError, match=r"12 bad rows \(the first 10 of 12 problems\)") as refused:
+        read_labels(many)
+    assert "line 11:" in str(refused.value)
+    assert "line 12:" not in str(refused.value)
+
+
+def test_a_file_that_is_not_text_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_bytes(b"transaction_id,label\n\xff\xfe\x00,1\n")
+    with pytest.raises(LabelsError, match=re.escape(f"{path}: not UTF-8 text")):
+        read_labels(path)
