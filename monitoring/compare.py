@@ -1,17 +1,18 @@
 """Champion vs challenger on the same traffic, from decision logs: ``python -m monitoring.compare``.
 
-Reads decision log lines (``"message": "decision"``) from the emulator's, the self-hosted server's or
-CloudWatch's exported logs (one JSON object per line, anything before the first ``{`` ignored: log
-prefixes) and reports, for every (champion, challenger) pair of model versions:
+Reads decision log lines (``"message": "decision"``) with ``monitoring.decision_logs``, the reader
+``monitoring.performance`` uses: the emulator's, the self-hosted server's or CloudWatch's exported
+logs, prefixes and all; a transaction decided more than once counts once, with its latest decision.
+For every (champion, challenger) pair of model versions it reports:
 
 - agreement: the share of transactions both models sent to the same outcome;
 - flips by direction: the outcome matrix, with escalations (the challenger's outcome is riskier in
   the policy's order) and relaxations (less risky) counted apart;
 - the score difference (challenger - champion) distribution: mean, spread, quantiles, histogram;
 - who answered (A/B): transactions per ``answered_by``;
-- with ``--labels`` (a CSV of ``transaction_id`` and ``label``, 1 = fraud), each model's precision and
-  recall on the same labelled transactions, a transaction counting as caught when its outcome is
-  not the lowest-risk one, plus the served answer's (the A/B mix).
+- with ``--labels`` (read by ``monitoring.labels``: ``transaction_id,label``, 1 = fraud), each
+  model's precision and recall on the same labelled transactions, a transaction counting as caught
+  when its outcome is not the lowest-risk one, plus the served answer's (the A/B mix).
 
 Writes ``report.json`` and ``report.md`` under ``--out``. The AWS equivalent is the Logs Insights
 queries the template ships (``ChallengerOutcomesQuery``, ``ChallengerScoresQuery``).
@@ -20,27 +21,27 @@ queries the template ships (``ChallengerOutcomesQuery``, ``ChallengerScoresQuery
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from monitoring.decision_logs import DecisionLog, DecisionLogError, read_decision_logs
+from monitoring.labels import LabelsError, read_labels
+
 DEFAULT_POLICY = Path("layers/policy/policy.json")
 DEFAULT_OUTCOMES = ("APPROVE", "REVIEW", "DECLINE")
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 HISTOGRAM_EDGES = (-1.0, -0.5, -0.2, -0.1, -0.05, -0.01, -0.001, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0)
-_FRAUD = {"1", "true", "yes", "fraud", "chargeback"}
-_LEGIT = {"0", "false", "no", "legit", "genuine"}
 
 
 class CompareError(ValueError):
-    """An input the report cannot use; the message names the file and line."""
+    """A policy file or an outcome the report cannot use (the message names it)."""
 
 
 @dataclass(frozen=True)
@@ -55,83 +56,23 @@ class Pair:
     answered_by: str
 
 
-@dataclass
-class Logs:
-    pairs: dict[tuple[str, str], list[Pair]] = field(default_factory=dict)
-    decision_lines: int = 0  # decision lines seen, with or without a challenger
-    skipped_lines: int = 0  # lines that are not JSON objects (other log output)
-
-
-def read_decisions(paths: Sequence[Path]) -> Logs:
-    """The challenged decisions in ``paths``, grouped by (champion, challenger) model version."""
-    logs = Logs()
-    for path in paths:
-        try:
-            handle = path.open(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise CompareError(f"cannot read log file {path}: {exc.strerror}") from None
-        with handle:
-            for number, text in enumerate(handle, 1):
-                record = _json_object(text)
-                if record is None:
-                    logs.skipped_lines += bool(text.strip())
-                    continue
-                if record.get("message") != "decision":
-                    continue
-                logs.decision_lines += 1
-                if record.get("challenger_decision") is None:
-                    continue
-                try:
-                    pair = Pair(
-                        transaction_id=record.get("transaction_id"),
-                        champion_score=float(record["fraud_score"]),
-                        champion_outcome=str(record["decision"]),
-                        challenger_score=float(record["challenger_score"]),
-                        challenger_outcome=str(record["challenger_decision"]),
-                        answered_by=str(record.get("answered_by") or "champion"),
-                    )
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise CompareError(f"{path}:{number}: a challenged decision line lacks {exc}") from None
-                key = (str(record.get("model_version")), str(record.get("challenger_model_version")))
-                logs.pairs.setdefault(key, []).append(pair)
-    return logs
-
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    start = text.find("{")
-    if start < 0:
-        return None
-    try:
-        value = json.loads(text[start:])
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def read_labels(path: Path) -> dict[str, bool]:
-    """``transaction_id,label`` rows (a header line; label 1/0, true/false, fraud/legit)."""
-    try:
-        handle = path.open(encoding="utf-8", newline="")
-    except OSError as exc:
-        raise CompareError(f"cannot read labels file {path}: {exc.strerror}") from None
-    labels: dict[str, bool] = {}
-    with handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"transaction_id", "label"} <= set(reader.fieldnames):
-            raise CompareError(f"{path}: needs a header with the columns transaction_id and label")
-        for number, row in enumerate(reader, 2):
-            raw = (row.get("label") or "").strip().lower()
-            if raw in _FRAUD:
-                value = True
-            elif raw in _LEGIT:
-                value = False
-            else:
-                raise CompareError(f"{path}:{number}: label {row.get('label')!r} is not 1/0, true/false or fraud/legit")
-            transaction_id = (row.get("transaction_id") or "").strip()
-            if not transaction_id:
-                raise CompareError(f"{path}:{number}: empty transaction_id")
-            labels[transaction_id] = value
-    return labels
+def challenged_pairs(log: DecisionLog) -> dict[tuple[str, str], list[Pair]]:
+    """The challenged transactions of ``log``, grouped by (champion, challenger) model version."""
+    pairs: dict[tuple[str, str], list[Pair]] = {}
+    for decision in log.transactions():
+        theirs = decision.challenger
+        if theirs is None:
+            continue
+        pair = Pair(
+            decision.transaction_id,
+            decision.score,
+            decision.outcome,
+            theirs.score,
+            theirs.outcome,
+            decision.answered_by,
+        )
+        pairs.setdefault((decision.model_version, theirs.model_version), []).append(pair)
+    return pairs
 
 
 def policy_outcomes(path: Path) -> tuple[str, ...]:
@@ -213,18 +154,26 @@ def compare_pairs(pairs: Sequence[Pair], outcomes: Sequence[str], labels: Mappin
 def build_report(
     log_paths: Sequence[Path], labels_path: Path | None = None, policy_path: Path = DEFAULT_POLICY
 ) -> dict[str, Any]:
-    logs = read_decisions(log_paths)
-    labels = read_labels(labels_path) if labels_path is not None else None
+    log = read_decision_logs(log_paths)
+    labels = None
+    if labels_path is not None:
+        labels = {
+            transaction_id: label.fraud for transaction_id, label in read_labels(labels_path).by_transaction.items()
+        }
     outcomes = policy_outcomes(policy_path)
+    pairs = challenged_pairs(log)
     return {
         "logs": [str(path) for path in log_paths],
         "labels": None if labels_path is None else str(labels_path),
         "outcomes": list(outcomes),
-        "decision_lines": logs.decision_lines,
-        "challenged": sum(len(pairs) for pairs in logs.pairs.values()),
+        "decision_lines": log.decision_lines,
+        "transactions": len(log.decisions) + log.without_transaction_id,
+        "repeated": log.repeated,
+        "unreadable": log.unreadable,
+        "challenged": sum(len(group) for group in pairs.values()),
         "comparisons": [
-            {"champion": champion, "challenger": challenger, **compare_pairs(pairs, outcomes, labels)}
-            for (champion, challenger), pairs in sorted(logs.pairs.items())
+            {"champion": champion, "challenger": challenger, **compare_pairs(group, outcomes, labels)}
+            for (champion, challenger), group in sorted(pairs.items())
         ],
     }
 
@@ -237,8 +186,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines = [
         "# Champion vs challenger",
         "",
-        f"Logs: {', '.join(report['logs'])}. Decision lines: {report['decision_lines']}, "
-        f"decided by a challenger too: {report['challenged']}.",
+        f"Logs: {', '.join(report['logs'])}. Decision lines: {report['decision_lines']}, transactions: "
+        f"{report['transactions']} ({report['repeated']} decided more than once: the latest counts; "
+        f"{report['unreadable']} unreadable lines left out), decided by a challenger too: {report['challenged']}.",
     ]
     if not report["comparisons"]:
         lines += ["", "No decision line carries a challenger's result: is CHALLENGER_MODE shadow or ab?"]
@@ -287,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m monitoring.compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--logs", type=Path, nargs="+", required=True, help="decision log files (JSON lines)")
-    parser.add_argument("--labels", type=Path, help="CSV of transaction_id,label (1 = fraud)")
+    parser.add_argument("--labels", type=Path, help="CSV: transaction_id,label[,label_time][,amount] (1 = fraud)")
     parser.add_argument("--policy", type=Path, default=DEFAULT_POLICY, help="policy.json (outcome order)")
     parser.add_argument("--out", type=Path, required=True, help="folder for report.json and report.md")
     return parser
@@ -297,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         report = build_report(args.logs, args.labels, args.policy)
-    except CompareError as exc:
+    except (CompareError, DecisionLogError, LabelsError) as exc:
         print(f"compare: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,11 @@
 """The labels file: ``transaction_id,label[,label_time][,amount]`` (CSV with a header row).
 
-``label`` is 1 (fraud: a chargeback, a confirmed fraud) or 0 (confirmed genuine); ``true``/``false``
-and ``fraud``/``legit`` are read too. ``label_time`` (ISO 8601) is when the label arrived; ``amount``
-the transaction's amount (chargeback files carry it; decision logs do not). Any bad row is an error
-naming its line; a transaction labelled twice keeps its last label.
+The one reader of labels: ``monitoring.performance`` and ``monitoring.compare`` both use it
+(docs/monitoring.md, "Labels"). ``label`` is one of ``FRAUD_WORDS`` (a chargeback, a confirmed
+fraud) or ``GENUINE_WORDS`` (confirmed genuine), in any case; any other word is an error, never a
+silent "genuine". ``label_time`` (ISO 8601) is when the label arrived; ``amount`` the transaction's
+amount (chargeback files carry it; decision logs do not). Every bad row is an error naming the file,
+its line and its value; a transaction labelled twice keeps its last label.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from monitoring.decision_logs import parse_time
 
 REQUIRED = ("transaction_id", "label")
-_TRUE = {"1", "true", "fraud", "yes"}
-_FALSE = {"0", "false", "legit", "genuine", "no"}
+FRAUD_WORDS = ("1", "true", "yes", "fraud", "chargeback")
+GENUINE_WORDS = ("0", "false", "no", "legit", "genuine")
+_FRAUD = frozenset(FRAUD_WORDS)
+_GENUINE = frozenset(GENUINE_WORDS)
 MAX_PROBLEMS = 10
 
 
@@ -48,35 +53,47 @@ def read_labels(path: Path) -> Labels:
     except OSError as exc:
         raise LabelsError(f"cannot read the labels file {path}: {exc.strerror or exc}") from exc
     with handle:
-        reader = csv.DictReader(handle)
-        columns = [name.strip() for name in reader.fieldnames or []]
-        missing = [name for name in REQUIRED if name not in columns]
-        if missing:
-            raise LabelsError(
-                f"{path}: the header needs the columns {', '.join(REQUIRED)} (optional: label_time, amount); "
-                f"missing {', '.join(missing)}; found {', '.join(columns) or 'no header'}"
-            )
-        reader.fieldnames = columns
-        has_amount = "amount" in columns
-        has_label_time = "label_time" in columns
-        labels: dict[str, Label] = {}
-        problems: list[str] = []
-        rows = relabelled = 0
-        for row in reader:
-            rows += 1
-            line = reader.line_num
-            label = _label_of(row, has_amount, has_label_time, problems, line)
-            if label is None:
-                continue
-            transaction_id = (row.get("transaction_id") or "").strip()
-            relabelled += transaction_id in labels
-            labels[transaction_id] = label
+        try:
+            labels, rows, relabelled, bad_rows, problems, columns = _read_rows(path, handle)
+        except UnicodeDecodeError as exc:
+            raise LabelsError(f"{path}: not UTF-8 text ({exc.reason}): is this the labels CSV?") from None
+        except csv.Error as exc:
+            raise LabelsError(f"{path}: not a readable CSV: {exc}") from None
     if problems:
-        more = f" (and {len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""
-        raise LabelsError(f"{path}: {len(problems)} bad rows{more}:\n  " + "\n  ".join(problems[:MAX_PROBLEMS]))
+        more = f" (the first {MAX_PROBLEMS} of {len(problems)} problems)" if len(problems) > MAX_PROBLEMS else ""
+        rows_word = "row" if bad_rows == 1 else "rows"
+        raise LabelsError(f"{path}: {bad_rows} bad {rows_word}{more}:\n  " + "\n  ".join(problems[:MAX_PROBLEMS]))
     if not labels:
         raise LabelsError(f"{path}: no label rows under the header")
-    return Labels(labels, rows, relabelled, has_amount, has_label_time)
+    return Labels(labels, rows, relabelled, "amount" in columns, "label_time" in columns)
+
+
+def _read_rows(path: Path, handle: TextIO) -> tuple[dict[str, Label], int, int, int, list[str], list[str]]:
+    """The labels by transaction, the rows read, relabelled and bad, the problems, the columns."""
+    reader = csv.DictReader(handle)
+    columns = [name.strip() for name in reader.fieldnames or []]
+    missing = [name for name in REQUIRED if name not in columns]
+    if missing:
+        raise LabelsError(
+            f"{path}: the header needs the columns {', '.join(REQUIRED)} (optional: label_time, amount); "
+            f"missing {', '.join(missing)}; found {', '.join(columns) or 'no header'}"
+        )
+    reader.fieldnames = columns
+    has_amount = "amount" in columns
+    has_label_time = "label_time" in columns
+    labels: dict[str, Label] = {}
+    problems: list[str] = []
+    rows = relabelled = bad_rows = 0
+    for row in reader:
+        rows += 1
+        label = _label_of(row, has_amount, has_label_time, problems, reader.line_num)
+        if label is None:
+            bad_rows += 1
+            continue
+        transaction_id = (row.get("transaction_id") or "").strip()
+        relabelled += transaction_id in labels
+        labels[transaction_id] = label
+    return labels, rows, relabelled, bad_rows, problems, columns
 
 
 def _label_of(
@@ -87,8 +104,11 @@ def _label_of(
     before = len(problems)
     if not transaction_id:
         problems.append(f"line {line}: transaction_id is empty")
-    if raw_label not in _TRUE | _FALSE:
-        problems.append(f"line {line}: label {row.get('label')!r} is not 1/0 (true/false, fraud/legit)")
+    if raw_label not in _FRAUD and raw_label not in _GENUINE:
+        problems.append(
+            f"line {line}: label {row.get('label') or ''!r} is not 1/0 (fraud: {', '.join(FRAUD_WORDS)}; "
+            f"genuine: {', '.join(GENUINE_WORDS)})"
+        )
     label_time = None
     if has_label_time and (row.get("label_time") or "").strip():
         label_time = parse_time(row.get("label_time"))
@@ -104,4 +124,4 @@ def _label_of(
             problems.append(f"line {line}: amount {row.get('amount')!r} is not a non-negative number")
     if len(problems) > before:
         return None
-    return Label(raw_label in _TRUE, label_time, amount)
+    return Label(raw_label in _FRAUD, label_time, amount)

@@ -11,7 +11,8 @@ with the service's decision logs and writes ``DIR/README.md`` (tables) and plots
 - the label delay (decision to label, when the file has ``label_time``).
 
 Unlabelled transactions are left out by default; ``--unlabelled legit`` counts them as genuine,
-which is right when the file lists every fraud (a chargeback feed) and only then.
+which is right when the file lists every fraud (a chargeback feed) and only then. Logs and labels are
+read by ``monitoring.decision_logs`` and ``monitoring.labels``, as ``monitoring.compare`` reads them.
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ def join(
     by_day_outcome: dict[tuple[date, str], Tally] = defaultdict(Tally)
     total = DayResult()
     delays: list[float] = []
-    for decision in sorted(log.decisions.values(), key=lambda d: d.at):
-        label = labels.by_transaction.get(decision.transaction_id)
+    for transaction_id, decision in sorted(log.decisions.items(), key=lambda item: item[1].at):
+        label = labels.by_transaction.get(transaction_id)
         if label is None and unlabelled == "legit":
             label = genuine
         elif label is not None and label.label_time is not None:

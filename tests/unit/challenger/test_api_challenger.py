@@ -227,12 +227,13 @@ def test_the_comparison_report_runs_on_the_decision_logs(
 
 
 def test_the_comparison_counts_flips_by_direction(tmp_path: Path) -> None:
-    def line(decision: str, theirs: str, by: str = "champion") -> str:
+    def line(transaction_id: str, decision: str, theirs: str, by: str = "champion") -> str:
         record = {
             "message": "decision",
+            "timestamp": "2026-11-29 10:00:00,000+0000",
             "model_version": "m1",
             "challenger_model_version": "m2",
-            "transaction_id": "x",
+            "transaction_id": transaction_id,
             "fraud_score": 0.5,
             "decision": decision,
             "challenger_score": 0.25,
@@ -243,16 +244,16 @@ def test_the_comparison_counts_flips_by_direction(tmp_path: Path) -> None:
 
     log = tmp_path / "emulator.log"
     log.write_text(
-        line("APPROVE", "DECLINE")
-        + line("APPROVE", "REVIEW")
-        + line("DECLINE", "REVIEW", "challenger")
-        + line("REVIEW", "REVIEW")
-        + json.dumps({"message": "decision", "decision": "APPROVE", "fraud_score": 0.1})
+        line("a", "APPROVE", "DECLINE")
+        + line("b", "APPROVE", "REVIEW")
+        + line("c", "DECLINE", "REVIEW", "challenger")
+        + line("d", "REVIEW", "REVIEW")
+        + json.dumps({"message": "decision", "decision": "APPROVE", "fraud_score": 0.1})  # no time: unreadable
         + "\nnot json\n"
     )
     report = compare.build_report([log], policy_path=tmp_path / "none.json")
     (item,) = report["comparisons"]
-    assert report["decision_lines"] == 5
+    assert (report["decision_lines"], report["transactions"], report["unreadable"]) == (5, 4, 1)
     assert (item["transactions"], item["agreements"], item["escalations"], item["relaxations"]) == (4, 1, 2, 1)
     assert item["outcome_matrix"]["APPROVE"] == {"APPROVE": 0, "REVIEW": 1, "DECLINE": 1}
     assert item["answered_by"] == {"challenger": 1, "champion": 3}
@@ -265,6 +266,6 @@ def test_bad_comparison_inputs_are_named(tmp_path: Path, capsys: pytest.CaptureF
     log = tmp_path / "x.log"
     log.write_text("")
     assert compare.main(["--logs", str(log), "--labels", str(labels), "--out", str(tmp_path / "o")]) == 2
-    assert "labels.csv:2: label 'maybe' is not 1/0" in capsys.readouterr().err
+    assert "labels.csv: 1 bad row:\n  line 2: label 'maybe' is not 1/0" in capsys.readouterr().err
     assert compare.main(["--logs", str(tmp_path / "missing.log"), "--out", str(tmp_path / "o")]) == 2
-    assert "cannot read log file" in capsys.readouterr().err
+    assert "cannot read the decision log" in capsys.readouterr().err
