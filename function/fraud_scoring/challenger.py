@@ -47,6 +47,8 @@ class ChallengerError(ValueError):
 class _Logs(Protocol):
     def error(self, msg: object, *args: Any, **kwargs: Any) -> Any: ...
 
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> Any: ...
+
 
 @dataclass(frozen=True)
 class ChallengerSettings:
@@ -228,7 +230,7 @@ def load_challenger(
     Never raises: a challenger must not stop the champion from serving.
     """
     from fraud_scoring.decision import pipeline_for  # decision.py imports this module's names
-    from fraud_scoring.model import load_model
+    from fraud_scoring.model import load_model, load_pairing
 
     where = os.environ.get("CHALLENGER_MODEL_DIR", DEFAULT_CHALLENGER_DIR) if settings is None else settings.model_dir
     try:
@@ -248,7 +250,7 @@ def load_challenger(
                 f"the challenger at {config.model_dir} carries no explainer: it could not give the reasons "
                 "its A/B answers owe; retrain it"
             )
-        return Challenger(pipeline, config.mode, config.share, config.sticky_key, champion.model)
+        challenger = Challenger(pipeline, config.mode, config.share, config.sticky_key, champion.model)
     except Exception as exc:  # any load problem: the champion serves alone
         if logger is not None:
             logger.error(
@@ -256,3 +258,14 @@ def load_challenger(
                 extra={"challenger_model_dir": where, "error": f"{type(exc).__name__}: {exc}"},
             )
         return None
+    if challenger.shadow and challenger.share >= 1.0:
+        # Every transaction is scored by both: one run of the paired graph, if the layer carries it.
+        try:
+            load_pairing(champion.model, pipeline.model)
+        except Exception as exc:  # a stale or broken pair: both still score, each in its own session
+            if logger is not None:
+                logger.warning(
+                    "challenger pair unused: the challenger scores in its own session",
+                    extra={"challenger_model_dir": where, "error": f"{type(exc).__name__}: {exc}"},
+                )
+    return challenger

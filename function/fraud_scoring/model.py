@@ -8,6 +8,7 @@ count, so a layer that does not match fails at init with one clear :class:`Model
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -23,6 +24,10 @@ import onnxruntime as ort
 from fraud_scoring.manifest import Manifest, ManifestError, load_manifest, sha256_file
 
 DEFAULT_MODEL_DIR = "/opt/model"
+# A challenger layer may carry its graph paired with the champion's (monitoring/pairing.py).
+PAIRED_ONNX = "paired.onnx"
+PAIRED_MANIFEST = "paired.json"
+PAIRED_PREFIX = "challenger/"
 
 # Lambda reports 2 vCPUs whatever the memory size and one row is far below the size where a
 # second thread pays off, so the default is one thread and no thread-pool spinning.
@@ -70,7 +75,7 @@ class _OneRowBinding:
     ``InferenceSession.run``; it saves about a quarter of a one-row score.
     """
 
-    __slots__ = ("_keep", "binding", "output", "row")
+    __slots__ = ("_keep", "binding", "output", "paired", "row")
 
     def __init__(
         self,
@@ -78,9 +83,12 @@ class _OneRowBinding:
         manifest: Manifest,
         output_width: int,
         row: npt.NDArray[np.float32] | None = None,
+        paired: tuple[str, int] | None = None,
     ) -> None:
         # ``row``: another binding's input buffer to read instead of an own one (FraudModel.score_again).
         self.row = np.zeros((1, manifest.n_features), dtype=np.float32) if row is None else row
+        # ``paired``: the paired challenger's probability output and its width (FraudModel.pair_with).
+        self.paired = np.zeros((1, paired[1] if paired else 1), dtype=np.float32)
         self.output = np.zeros((1, output_width), dtype=np.float32)
         self.binding = session.io_binding()
         self.binding.bind_cpu_input(manifest.input_name, self.row)
@@ -92,10 +100,12 @@ class _OneRowBinding:
             list(self.output.shape),
             self.output.ctypes.data,
         )
+        if paired is not None:
+            self.binding.bind_output(paired[0], "cpu", 0, np.float32, list(self.paired.shape), self.paired.ctypes.data)
         # Every other output (XGBoost exports also emit 'label') still needs somewhere to go.
         self._keep: list[npt.NDArray[Any]] = []
         for meta in session.get_outputs():
-            if meta.name == manifest.probability_output:
+            if meta.name == manifest.probability_output or (paired is not None and meta.name == paired[0]):
                 continue
             dtype = _NUMPY_TYPES.get(meta.type)
             if dtype is None:
@@ -135,13 +145,29 @@ class FraudModel:
         self._output_width = int(np.asarray(probe[0]).reshape(1, -1).shape[1])
         self._run_options = ort.RunOptions()
         self._local = threading.local()
+        self.runtime_options = RuntimeOptions()  # set by load_model: the paired session uses the same
+        # The session one-row scores run in: this model's, or the pair of it and a challenger (pair_with).
+        self._one_row_session = session
+        self.paired_with: FraudModel | None = None
+        self._paired_output: tuple[str, int] | None = None
 
     def _binding(self) -> _OneRowBinding:
         binding: _OneRowBinding | None = getattr(self._local, "binding", None)
         if binding is None:
-            binding = _OneRowBinding(self.session, self.manifest, self._output_width)
+            binding = _OneRowBinding(
+                self._one_row_session, self.manifest, self._output_width, paired=self._paired_output
+            )
             self._local.binding = binding
         return binding
+
+    def pair_with(self, challenger: FraudModel, session: ort.InferenceSession, challenger_output: str) -> None:
+        """Score one row of this model and of ``challenger`` in one run of ``session`` from now on (the
+        two graphs side by side, reading one input: see load_pairing); ``challenger.score_again(self)``
+        then reads the challenger's result of that run."""
+        self._one_row_session = session
+        self._paired_output = (challenger_output, challenger._output_width)
+        self.paired_with = challenger
+        self._local = threading.local()  # bindings of the paired session from now on
 
     def score_one(self, row: Sequence[float]) -> float:
         """Fraud probability of one transaction given as ``n_features`` numbers in manifest order."""
@@ -149,17 +175,20 @@ class FraudModel:
             raise ValueError(f"expected {self.n_features} features, got {len(row)}")
         binding = self._binding()
         binding.row[0] = row
-        self.session._sess.run_with_iobinding(binding.binding._iobinding, self._run_options)
+        self._one_row_session._sess.run_with_iobinding(binding.binding._iobinding, self._run_options)
         return float(binding.output[0, self._positive])
 
     def score_again(self, scored_by: FraudModel) -> float:
         """Score the row ``scored_by`` scored last on this thread (``scored_by.score_one``), reading its
         input buffer: a second model (the shadow challenger) skips converting the row again.
 
-        Both models take the same features in the same order (the challenger's load checks it).
+        Both models take the same features in the same order (the challenger's load checks it). When
+        ``scored_by`` is paired with this model (pair_with), its run has already scored this model too.
         """
-        binding: _OneRowBinding | None = getattr(self._local, "again", None)
         source = scored_by._binding()
+        if scored_by.paired_with is self:
+            return float(source.paired[0, self._positive])
+        binding: _OneRowBinding | None = getattr(self._local, "again", None)
         if binding is None or binding.row is not source.row:
             if scored_by.n_features != self.n_features:
                 raise ValueError(f"expected {self.n_features} features, the other model takes {scored_by.n_features}")
@@ -223,8 +252,46 @@ def load_model(model_dir: str | Path | None = None, options: RuntimeOptions | No
     except Exception as exc:
         raise ModelLoadError(f"model layer at {directory}: a test score failed: {exc}") from exc
     _check_scores(model, directory)
+    model.runtime_options = opts
     model.load_ms = (time.perf_counter() - started) * 1000.0
     return model
+
+
+def load_pairing(champion: FraudModel, challenger: FraudModel) -> bool:
+    """Pair ``challenger`` with ``champion`` (:meth:`FraudModel.pair_with`) from the challenger layer's
+    ``paired.onnx``; False when the layer has none. A pair made from other models (a retrained
+    champion), a damaged file, or one whose scores differ from the two models' own raises
+    :class:`ModelLoadError` saying which; the models are then left unpaired."""
+    manifest_path = challenger.model_dir / PAIRED_MANIFEST
+    if not manifest_path.is_file():
+        return False
+    try:
+        paired = json.loads(manifest_path.read_text(encoding="utf-8"))
+        output = str(paired["challenger_probability_output"])
+        made_from = (str(paired["champion_onnx_sha256"]), str(paired["challenger_onnx_sha256"]))
+        expected_sha256 = str(paired["paired_onnx_sha256"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{manifest_path}: unreadable ({type(exc).__name__}: {exc})") from None
+    if made_from != (champion.manifest.onnx_sha256, challenger.manifest.onnx_sha256):
+        raise ModelLoadError(
+            f"{manifest_path}: made for other models than the champion {champion.model_version} and the "
+            f"challenger {challenger.model_version} (stage the challenger again: make challenger FROM=...)"
+        )
+    path = checked_layer_file(challenger.model_dir, PAIRED_ONNX, expected_sha256, "paired ONNX file")
+    session = _create_session(path, champion.runtime_options)
+    names = {meta.name for meta in session.get_outputs()}
+    if champion.manifest.probability_output not in names or output not in names:
+        raise ModelLoadError(f"{path}: outputs {sorted(names)} lack the champion's or {output!r}")
+    # The pair must score exactly as the two models do, row for row, before it answers for the champion.
+    probe = np.linspace(-3.0, 3.0, 16 * champion.n_features, dtype=np.float32).reshape(16, -1)
+    probe = np.vstack([probe, np.zeros((1, champion.n_features), np.float32)])
+    both = session.run([champion.manifest.probability_output, output], {champion.manifest.input_name: probe})
+    for got, model in zip(both, (champion, challenger), strict=True):
+        want = np.asarray(model.score_many(probe))
+        if not np.array_equal(np.asarray(got)[:, model._positive].astype(np.float64), want):
+            raise ModelLoadError(f"{path}: scores differ from the {model.model_version} model's own")
+    champion.pair_with(challenger, session, output)
+    return True
 
 
 def checked_layer_file(
