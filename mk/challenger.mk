@@ -12,7 +12,7 @@ challenger: $(STAMP) ## check a model layer (FROM=training/runs/<name>) and copy
 
 .PHONY: challenger-clear
 challenger-clear: ## remove the challenger model from layers/challenger (its README stays)
-	rm -f $(CHALLENGER_LAYER)/model.onnx $(CHALLENGER_LAYER)/manifest.json $(CHALLENGER_LAYER)/explainer.npz
+	rm -f $(addprefix $(CHALLENGER_LAYER)/,model.onnx manifest.json explainer.npz paired.onnx paired.json)
 
 .PHONY: compare
 compare: $(STAMP) ## champion vs challenger from decision logs: LOGS="file ..." [LABELS=labels.csv] [COMPARE_OUT=dir]

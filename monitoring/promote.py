@@ -23,13 +23,15 @@ from pathlib import Path
 
 from fraud_scoring.decision import DecisionPipeline, load_pipeline
 from fraud_scoring.manifest import load_manifest
-from fraud_scoring.model import ModelLoadError
+from fraud_scoring.model import PAIRED_MANIFEST, PAIRED_ONNX, ModelLoadError
 from fraud_scoring.policy import PolicyError
+from monitoring.pairing import PairingError, write_pairing
 
 CHAMPION_DIR = Path("layers/model")
 CHALLENGER_DIR = Path("layers/challenger")
 POLICY_DIR = Path("layers/policy")
 LAYER_FILES = ("model.onnx", "manifest.json", "explainer.npz")
+PAIR_FILES = (PAIRED_ONNX, PAIRED_MANIFEST)  # the challenger with the champion, one graph (monitoring/pairing.py)
 
 
 class PromotionError(RuntimeError):
@@ -62,7 +64,7 @@ def copy_layer(source: Path, target: Path) -> None:
     if source.resolve() == target.resolve():
         raise PromotionError(f"{source} is already {target}")
     target.mkdir(parents=True, exist_ok=True)
-    for name in LAYER_FILES:
+    for name in LAYER_FILES + PAIR_FILES:  # a pair made for the model replaced here is stale
         (target / name).unlink(missing_ok=True)
     for name in LAYER_FILES:
         if (source / name).is_file():
@@ -100,6 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     version = pipeline.model_version
     if args.command == "stage":
         print(f"challenger {version} (checked) is now in {target}")
+        if (args.champion_dir / "manifest.json").is_file():
+            try:
+                write_pairing(args.champion_dir, target)
+                print(f"paired with the champion in {args.champion_dir}: a full shadow scores both in one run")
+            except PairingError as exc:
+                print(f"not paired with the champion ({exc}): a shadow scores in its own session")
         print("next: deploy it next to the champion, watching only:  make deploy ENV=prod CHALLENGER_MODE=shadow")
         print("      then compare on live traffic (docs/rollout.md):  make compare LOGS=<exported decision logs>")
     else:
