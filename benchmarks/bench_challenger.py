@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +34,7 @@ from benchmarks.bench_function import machine, stdout_to_devnull, summary, varie
 
 SECTION = "## Challenger models (in process)"
 SCORE = "one-row ONNX score of the challenger"
+UNPAIRED = "shadow, every transaction, not paired (two sessions)"
 BUDGET_US = 10.0
 DEFAULT_CHALLENGER = REPO / "build" / "bench-challenger"
 
@@ -76,23 +79,36 @@ def bench(challenger_dir: Path, calls: int, rounds: int) -> dict[str, Any]:
     from fraud_api.telemetry import Telemetry
     from fraud_scoring.challenger import ChallengerSettings, load_challenger
     from fraud_scoring.decision import load_pipeline
+    from fraud_scoring.model import PAIRED_MANIFEST, PAIRED_ONNX
+    from monitoring.pairing import write_pairing
     from tests.unit.api.lambda_events import FakeLambdaContext, rest_event
 
     model_dir = REPO / "layers" / "model"
     policy_dir = REPO / "layers" / "policy"
+    # Staged as `make challenger` stages it: with the pair (monitoring/pairing.py) in a copy of the layer.
+    workdir = tempfile.TemporaryDirectory(prefix="bench-challenger-")  # removed when the run ends
+    staged = Path(workdir.name) / "challenger"
+    shutil.copytree(challenger_dir, staged)
+    for name in (PAIRED_ONNX, PAIRED_MANIFEST):
+        (staged / name).unlink(missing_ok=True)
+    unpaired = staged.with_name("unpaired")
+    shutil.copytree(staged, unpaired)
+    write_pairing(model_dir, staged)
     configurations = {
         "no challenger": None,
-        "shadow, every transaction": ("shadow", 1.0),
-        "shadow, 10 % sampled": ("shadow", 0.1),
-        "A/B, half answered by the challenger": ("ab", 0.5),
+        "shadow, every transaction": ("shadow", 1.0, staged),
+        UNPAIRED: ("shadow", 1.0, unpaired),
+        "shadow, 10 % sampled": ("shadow", 0.1, staged),
+        "A/B, half answered by the challenger": ("ab", 0.5, staged),
     }
     handlers = {}
     for number, (name, config) in enumerate(configurations.items()):
         pipeline = load_pipeline(model_dir, policy_dir)
         if config is not None:
-            settings = ChallengerSettings(mode=config[0], share=config[1], model_dir=str(challenger_dir))
+            settings = ChallengerSettings(mode=config[0], share=config[1], model_dir=str(config[2]))
             pipeline.attach_challenger(load_challenger(pipeline, settings))
             assert pipeline.challenger is not None, name
+            assert (pipeline.model.paired_with is not None) == (name == "shadow, every transaction"), name
         telemetry = Telemetry(pipeline.model_version, service=f"bench-challenger-{number}")
         app = create_app(pipeline, telemetry=telemetry, settings=Settings())
         handlers[name] = telemetry.wrap_lambda_handler(Mangum(app, lifespan="off"))
@@ -166,11 +182,13 @@ def render(report: dict[str, Any]) -> str:
     lines += [
         "",
         f"Budget: a shadow challenger on every transaction adds at most {report['budget_us']:.0f} us to the median: "
-        f"{verdict} budget. The shadow's cost is one more one-row ONNX score (the challenger's session reads "
-        "the input buffer the champion's score filled: the row is converted once), a policy decision, no "
-        "reasons, four more fields in the decision line and one `ChallengerAgreement` value in the EMF line "
-        "(appended after Powertools builds it, like `Decisions`); A/B also explains the challenger's flagged "
-        "answers.",
+        f"{verdict} budget. A shadow on every transaction is staged as `make challenger` stages it: paired with "
+        "the champion (monitoring/pairing.py), so one ONNX Runtime run scores both; the unpaired row is the "
+        "same shadow in a session of its own (a stale pair, or a challenger directory not staged), whose run "
+        "reads the input buffer the champion's filled. Either way the rest is a policy decision, no reasons, "
+        "four more fields in the decision line and one `ChallengerAgreement` value in the EMF line (appended "
+        "after Powertools builds it, like `Decisions`). A sampled shadow and A/B are never paired; A/B also "
+        "explains the challenger's flagged answers.",
     ]
     return "\n".join(lines) + "\n"
 
