@@ -130,6 +130,9 @@ class Telemetry:
         # Powertools (serialize_metric_set) at flush; collected here because add_metric's per-call
         # validation costs more than the model (see BENCHMARKS.md).
         self._pending: dict[str, dict[str, Any]] = {}
+        # Powertools' switch (POWERTOOLS_METRICS_DISABLED, POWERTOOLS_DEV), read once: reading it at every
+        # flush, as Powertools does, cost ~5 us per invocation, and a Lambda environment's variables are fixed.
+        self._metrics_disabled = is_metrics_disabled()
         self.drift: DriftMonitor | None = None  # set by watch_drift
         # Transactions per policy outcome since the last flush (the ``Decisions`` metric).
         self._outcomes: dict[str, int] = {}
@@ -281,7 +284,7 @@ class Telemetry:
             return
         pending, self._pending = self._pending, {}
         outcomes, self._outcomes = self._outcomes, {}
-        if is_metrics_disabled():
+        if self._metrics_disabled:
             return
         # The challenger's agreement values join the line after Powertools has built it, like
         # ``Decisions``: its per-metric checks cost a shadow challenger ~1 us per invocation.
