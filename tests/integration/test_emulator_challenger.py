@@ -14,6 +14,7 @@ import pytest
 from fraud_scoring.challenger import bucket_of
 from fraud_scoring.decision import load_pipeline
 from monitoring import compare
+from monitoring.pairing import write_pairing
 from tests.integration.emulator_harness import ROOT, run_emulator
 from tests.unit.challenger.models import train_challenger
 from training.data import generate_synthetic
@@ -24,7 +25,10 @@ POLICY = ROOT / "layers" / "policy"
 
 @pytest.fixture(scope="module")
 def challenger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_challenger(tmp_path_factory.mktemp("challenger"))
+    # Staged as `make challenger` stages it: paired with the champion the emulator serves.
+    staged = train_challenger(tmp_path_factory.mktemp("challenger"))
+    write_pairing(ROOT / "layers" / "model", staged)
+    return staged
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +88,7 @@ def test_shadow_answers_as_the_champion_and_logs_both(
                 assert body["model_version"] == champion.model_version
                 assert body["fraud_score"] == pytest.approx(champion.decide_one(row)[0].score)
         log = _wait_for_lines(emulator, len(rows))
+    assert "challenger pair unused" not in log  # the champion and the challenger score in one run
     lines = _decision_lines(log, len(rows))
     for line, row in zip(sorted(lines, key=lambda x: int(x["transaction_id"][3:])), rows, strict=True):
         assert line["answered_by"] == "champion"
