@@ -11,6 +11,10 @@ same policy as the champion, so a comparison measures the model and nothing else
   transaction, so the log line carries both results on all traffic. A transaction without the key
   (no transaction id) is answered by the champion.
 
+A shadow on every transaction whose layer carries the pair made at staging (``paired.onnx``,
+monitoring/pairing.py) scores both models in one ONNX Runtime run (:func:`fraud_scoring.model.load_pairing`);
+otherwise the challenger scores the row the champion's run was given, in its own session.
+
 Loading never harms the champion: any problem (bad setting, missing or broken layer, other
 features than the champion's) disables the challenger with one log line and the service runs alone.
 The decision about a transaction is the champion's :class:`~fraud_scoring.decision.Decision` with the
