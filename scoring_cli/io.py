@@ -27,7 +27,7 @@ class Chunk:
     first_row: int  # 1-based data row number of the chunk's first row (CSV: line number - 1)
     matrix: npt.NDArray[np.float64]  # NaN where a cell is not a number
     errors: dict[int, str]  # row index in the chunk -> what is wrong with its cells
-    passthrough: dict[str, pa.Array]  # columns copied to the output (id, label)
+    passthrough: dict[str, pa.ChunkedArray]  # columns copied to the output (id, label)
     labels: npt.NDArray[np.float64] | None  # 0/1, NaN where the label is missing or not 0/1
 
 
@@ -40,32 +40,45 @@ def file_format(path: Path) -> str:
     raise InputError(f"{path}: unknown format {suffix!r}: use .csv or .parquet")
 
 
-def _batches(path: Path, chunk_rows: int) -> tuple[list[str], Iterator[pa.RecordBatch], int | None]:
+def _column_names(path: Path) -> list[str]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     try:
         if file_format(path) == "parquet":
+            return list(pq.ParquetFile(path).schema_arrow.names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: cannot be read: {exc}") from None
+    with path.open("rb") as handle:
+        header = handle.readline().decode("utf-8", errors="replace").strip().lstrip("\ufeff")
+    return [name.strip().strip('"') for name in header.split(",")]
+
+
+def _tables(path: Path, columns: Sequence[str], chunk_rows: int) -> tuple[Iterator[pa.Table], int | None]:
+    """Only ``columns``, in tables of ``chunk_rows`` rows; the total row count when the format knows it."""
+    try:
+        if file_format(path) == "parquet":
             parquet = pq.ParquetFile(path, pre_buffer=False)  # pre_buffer keeps every row group read so far
-            names = list(parquet.schema_arrow.names)
-            return names, parquet.iter_batches(batch_size=chunk_rows), parquet.metadata.num_rows
+            batches = parquet.iter_batches(batch_size=chunk_rows, columns=list(columns))
+            return (pa.Table.from_batches([batch]) for batch in batches), parquet.metadata.num_rows
         # Every column as text: a bad cell must become that row's error, not stop the file.
-        with path.open("rb") as handle:
-            header = handle.readline().decode("utf-8", errors="replace").strip().lstrip("\ufeff")
-        names = [name.strip().strip('"') for name in header.split(",")]
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=1 << 22),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names}, strings_can_be_null=False
+                column_types={name: pa.string() for name in columns},
+                include_columns=list(columns),
+                strings_can_be_null=False,
             ),
         )
-        return names, _rebatch(reader, chunk_rows), None
+        return _rebatch(reader, chunk_rows), None
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: cannot be read: {exc}") from None
 
 
-def _rebatch(reader: Any, chunk_rows: int) -> Iterator[pa.RecordBatch]:
-    """Regroup the reader's blocks into batches of exactly ``chunk_rows`` (the last may be shorter)."""
+def _rebatch(reader: Any, chunk_rows: int) -> Iterator[pa.Table]:
+    """Regroup the reader's blocks into tables of exactly ``chunk_rows`` rows (the last may be shorter).
+
+    The tables keep the reader's blocks as their chunks: no copy of the text."""
     pending: list[pa.RecordBatch] = []
     count = 0
     schema = None
@@ -74,72 +87,81 @@ def _rebatch(reader: Any, chunk_rows: int) -> Iterator[pa.RecordBatch]:
         pending.append(batch)
         count += batch.num_rows
         while count >= chunk_rows:
-            table = pa.Table.from_batches(pending, schema=schema).combine_chunks()
-            yield table.slice(0, chunk_rows).to_batches()[0]
+            table = pa.Table.from_batches(pending, schema=schema)
+            yield table.slice(0, chunk_rows)
             rest = table.slice(chunk_rows)
             pending, count = rest.to_batches(), rest.num_rows
     if count:
-        yield pa.Table.from_batches(pending, schema=schema).combine_chunks().to_batches()[0]
+        yield pa.Table.from_batches(pending, schema=schema)
 
 
-def _numbers(column: pa.Array) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """Float values and a mask of cells that are not numbers (text, empty, null)."""
+def _numbers(column: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_] | None]:
+    """Float values and a mask of the cells that are not numbers (text, empty, null); None when there are none."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         try:
-            values = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
-        except pa.ArrowInvalid:  # some cell is not a number: find which, row by row, with pandas
-            coerced = pd.to_numeric(pd.Series(column.to_pandas()).str.strip(), errors="coerce")
-            array = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
-            return array, np.isnan(array)
+            values = pc.cast(column, pa.float64())
+        except pa.ArrowInvalid:  # a cell with spaces around its number, or one that is not a number
+            try:
+                values = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
+            except pa.ArrowInvalid:  # find which cells, row by row, with pandas
+                coerced = pd.to_numeric(pd.Series(column.to_pandas()).str.strip(), errors="coerce")
+                parsed = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+                return parsed, np.isnan(parsed)
     elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_boolean(column.type):
         values = pc.cast(column, pa.float64())
     else:
         raise InputError(f"column of type {column.type} cannot hold numbers")
-    array = values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    array: npt.NDArray[np.float64] = values.to_numpy(zero_copy_only=False)
+    if values.null_count == 0:  # the usual case: no mask, no second copy
+        return array, None
     missing = np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    array = np.where(missing, np.nan, array)
-    return array, missing
+    return np.where(missing, np.nan, array), missing
 
 
 def read_chunks(
     path: Path, feature_names: Sequence[str], label: str | None, keep: Sequence[str], chunk_rows: int
 ) -> tuple[Iterator[Chunk], int | None, list[str]]:
     """Chunks of ``path`` with features in manifest order; the total row count when known."""
-    names, batches, total = _batches(path, chunk_rows)
+    names = _column_names(path)
     missing = [name for name in feature_names if name not in names]
     if missing:
         raise InputError(f"{path}: missing feature column(s): {', '.join(missing)}")
     if label is not None and label not in names:
         raise InputError(f"{path}: no label column {label!r}")
     kept = [name for name in keep if name in names]
+    # Only the columns used are decoded, each once (the label may also be a kept column).
+    columns = list(dict.fromkeys([*feature_names, *kept, *([label] if label is not None else [])]))
+    tables, total = _tables(path, columns, chunk_rows)
 
     def generate() -> Iterator[Chunk]:
         first = 1
-        for batch in batches:
-            n = batch.num_rows
+        for table in tables:
+            n = table.num_rows
             # Column-major: each feature column is written in one contiguous sweep.
             matrix = np.empty((n, len(feature_names)), dtype=np.float64, order="F")
             problems: dict[int, list[str]] = {}
             for j, name in enumerate(feature_names):
-                column = batch.column(batch.schema.get_field_index(name))
+                column = table.column(name)
                 try:
                     values, bad = _numbers(column)
                 except InputError as exc:
                     raise InputError(f"{path}: column {name!r}: {exc}") from None
                 matrix[:, j] = values
+                if bad is None:
+                    continue
                 for i in np.flatnonzero(bad).tolist():
                     cell = column[i].as_py()
                     text = "missing" if cell is None or str(cell).strip() == "" else f"not a number: {str(cell)[:40]!r}"
                     problems.setdefault(i, []).append(f"{name}: {text}")
             labels = None
             if label is not None:
-                raw, _ = _numbers(batch.column(batch.schema.get_field_index(label)))
+                raw, _ = _numbers(table.column(label))
                 labels = np.where(np.isin(raw, (0.0, 1.0)), raw, np.nan)
             yield Chunk(
                 first_row=first,
                 matrix=matrix,
                 errors={i: "; ".join(found) for i, found in problems.items()},
-                passthrough={name: batch.column(batch.schema.get_field_index(name)) for name in kept},
+                passthrough={name: table.column(name) for name in kept},
                 labels=labels,
             )
             first += n

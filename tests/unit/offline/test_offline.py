@@ -264,3 +264,32 @@ def test_a_row_whose_rules_fail_gets_an_error_and_the_chunk_goes_on(model: Fraud
     assert result.decision(policy, 5) is None
     assert np.isnan(result.scores[5])
     assert result.valid.sum() == len(frame) - 1
+
+
+def test_a_chunk_with_invalid_rows_scores_and_decides_the_others_as_the_all_valid_path(
+    model: FraudModel, frame: pd.DataFrame
+) -> None:
+    policy = policy_from_document(POLICY_WITH_RULE, model.feature_names)
+    matrix = frame[list(FEATURE_NAMES)].to_numpy(dtype=np.float64)
+    requests = [{"transaction_id": t} for t in frame["transaction_id"]]
+    clean = score_and_decide(model, policy, matrix, None, requests)
+    broken = np.array(matrix, order="F")  # a copy in the reader's layout
+    broken[[3, 50, 2999], [0, 7, 29]] = [np.nan, np.inf, -np.inf]
+    result = score_and_decide(model, policy, broken, {100: "V1: missing"}, requests)
+    bad = [3, 50, 100, 2999]
+    assert sorted(result.errors) == bad
+    keep = np.delete(np.arange(len(frame)), bad)
+    assert np.array_equal(result.scores[keep], clean.scores[keep])  # bit for bit, not approximately
+    assert np.array_equal(result.outcome_codes[keep], clean.outcome_codes[keep])
+    assert result.rules == {i: ids for i, ids in clean.rules.items() if i not in bad}
+    assert (result.outcome_codes[bad] == -1).all()
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # 1e308 is inf in float32
+def test_finite_values_whose_sum_overflows_are_not_an_error(model: FraudModel) -> None:
+    policy = policy_from_document(POLICY_WITH_RULE, model.feature_names)
+    matrix = np.full((4, model.n_features), 1e308)  # every cell finite; their sum is not
+    matrix[2, 5] = np.nan
+    result = score_and_decide(model, policy, matrix)
+    assert result.errors == {2: "V5: not a finite number"}
+    assert result.valid.tolist() == [True, True, False, True]
