@@ -293,3 +293,32 @@ def test_finite_values_whose_sum_overflows_are_not_an_error(model: FraudModel) -
     result = score_and_decide(model, policy, matrix)
     assert result.errors == {2: "V5: not a finite number"}
     assert result.valid.tolist() == [True, True, False, True]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_sequential_and_overlapped_io_write_identical_files(
+    tmp_path: Path, frame: pd.DataFrame, model_dir: Path, suffix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / f"in{suffix}"
+    bad = with_bad_rows(frame)
+    if suffix == ".csv":
+        bad.to_csv(source, index=False)
+    else:
+        bad.astype(str).to_parquet(source, index=False)
+    (tmp_path / "policy.json").write_text(json.dumps(POLICY_WITH_RULE))
+    summaries = []
+    for mode in ("--overlap-io", "--no-overlap-io"):
+        code = main(
+            ["--model-dir", str(model_dir), "score", str(source), str(tmp_path / f"out{mode}{suffix}"),
+             "--policy", str(tmp_path / "policy.json"), "--chunk-rows", "700", "--no-progress", mode]
+        )  # fmt: skip
+        assert code == 0
+        summaries.append(json.loads(capsys.readouterr().err.strip().splitlines()[-1]))
+    first, second = (tmp_path / f"out{mode}{suffix}" for mode in ("--overlap-io", "--no-overlap-io"))
+    assert first.read_bytes() == second.read_bytes()
+    assert [s["overlap_io"] for s in summaries] == [True, False]
+    for summary in summaries:
+        stages = summary["stage_seconds"]
+        assert set(stages) == {"load", "read", "check", "score", "decide", "output_table", "write"}
+        assert all(seconds > 0 for seconds in stages.values())
+        assert sum(stages.values()) >= summary["seconds"] * 0.5  # the stages account for the run
