@@ -40,6 +40,9 @@ class RuntimeOptions:
 
     intra_op_threads: int = DEFAULT_INTRA_OP_THREADS
     inter_op_threads: int = DEFAULT_INTER_OP_THREADS
+    # False: ONNX Runtime's idle pool threads sleep instead of spinning after a run, leaving the cores
+    # to the caller's own work between runs (offline scoring reads and writes files there).
+    allow_spinning: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> RuntimeOptions:
@@ -226,7 +229,7 @@ def _create_session(onnx_path: Path, opts: RuntimeOptions) -> ort.InferenceSessi
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.log_severity_level = 3  # errors only: ORT's warnings are not ours to print at every cold start
-    if opts.intra_op_threads == 1:
+    if opts.intra_op_threads == 1 or not opts.allow_spinning:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(onnx_path), sess_options=so, providers=["CPUExecutionProvider"])

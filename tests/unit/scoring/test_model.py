@@ -87,6 +87,17 @@ def test_one_thread_by_default_and_configurable(model_dir: Path, monkeypatch: py
     assert RuntimeOptions.from_env({"ORT_INTER_OP_THREADS": "3"}).inter_op_threads == 3
 
 
+def test_spinning_pool_threads_can_be_turned_off(model_dir: Path) -> None:
+    def spinning(options: RuntimeOptions) -> str:
+        session_options = load_model(model_dir, options).session.get_session_options()
+        return str(session_options.get_session_config_entry("session.intra_op.allow_spinning"))
+
+    assert spinning(RuntimeOptions(intra_op_threads=2, allow_spinning=False)) == "0"
+    assert spinning(RuntimeOptions(intra_op_threads=1)) == "0"  # one thread: nothing to spin for
+    with pytest.raises(RuntimeError):  # not set: ONNX Runtime's default (spinning)
+        spinning(RuntimeOptions(intra_op_threads=2))
+
+
 @pytest.mark.parametrize("value", ["zero", "0", "-1"])
 def test_bad_thread_setting_is_a_clear_load_error(model_dir: Path, value: str) -> None:
     with pytest.raises(ModelLoadError, match="ORT_INTRA_OP_THREADS"):
