@@ -150,14 +150,19 @@ class FraudModel:
 
     def score_many(self, rows: Sequence[Sequence[float]] | npt.NDArray[Any]) -> list[float]:
         """Fraud probabilities of many transactions in one session call, in input order."""
+        scores: list[float] = self.score_array(rows).tolist()
+        return scores
+
+    def score_array(self, rows: Sequence[Sequence[float]] | npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        """:meth:`score_many` as an array, no Python float per row; a float32 C-order matrix is used as it is."""
         matrix = np.asarray(rows, dtype=np.float32)
         if matrix.ndim != 2 or matrix.shape[1] != self.n_features:
             raise ValueError(f"expected a matrix of shape (n, {self.n_features}), got {matrix.shape}")
         if matrix.shape[0] == 0:
-            return []
+            return np.zeros(0, dtype=np.float64)
         outputs = self.session.run(self._output_names, {self._input_name: matrix}, self._run_options)
         probabilities: npt.NDArray[np.float32] = np.asarray(outputs[0])
-        scores: list[float] = probabilities[:, self._positive].astype(np.float64).tolist()
+        scores: npt.NDArray[np.float64] = probabilities[:, self._positive].astype(np.float64)
         return scores
 
     def is_fraud(self, score: float) -> bool:

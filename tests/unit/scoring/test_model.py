@@ -66,6 +66,15 @@ def test_score_many_accepts_python_lists_and_empty_input(model: FraudModel, rows
     assert model.score_many(np.empty((0, 30))) == []
 
 
+def test_score_array_is_score_many_as_an_array(model: FraudModel, rows: np.ndarray) -> None:
+    scores = model.score_array(rows[:500].astype(np.float32))
+    assert scores.dtype == np.float64
+    assert scores.tolist() == model.score_many(rows[:500])  # the same floats, not approximately
+    assert model.score_array(np.empty((0, 30))).shape == (0,)
+    with pytest.raises(ValueError, match="expected a matrix of shape"):
+        model.score_array(rows[:5, :29])
+
+
 def test_some_rows_cross_the_threshold(model: FraudModel, rows: np.ndarray) -> None:
     decisions = [model.is_fraud(score) for score in model.score_many(rows)]
     assert any(decisions)
