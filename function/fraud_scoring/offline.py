@@ -99,7 +99,7 @@ def score_and_decide(
             index = None
             good = rows
         # ONNX Runtime takes float32 in row order: one conversion, straight into that layout.
-        good_scores = np.asarray(model.score_many(np.asarray(good, dtype=np.float32, order="C")), dtype=np.float64)
+        good_scores = model.score_array(np.asarray(good, dtype=np.float32, order="C"))
         scored = time.perf_counter()
         good_requests = requests if index is None else None
         if requests is not None and index is not None:
