@@ -35,8 +35,15 @@ from training.policy_proposal import DEFAULT_DECLINE_COST, DEFAULT_REVIEW_COST, 
 DEFAULT_MODEL_DIR = Path("layers/model")
 DEFAULT_POLICY_DIR = Path("layers/policy")
 T = TypeVar("T")
-# Measured with benchmarks/bench_policy.py (BENCHMARKS.md, offline scoring): the faster on 2 cores.
-OVERLAP_IO_DEFAULT = False
+# Reading and writing in threads of their own while ONNX Runtime scores on the other cores was the
+# fastest way to use two cores (benchmarks/bench_policy.py; BENCHMARKS.md, offline scoring).
+OVERLAP_IO_DEFAULT = True
+
+
+def default_threads(overlap_io: bool) -> int:
+    """ONNX Runtime's threads when --threads is not given: every core, less one for reading and writing."""
+    cores = os.cpu_count() or 1
+    return max(1, cores - 1) if overlap_io else cores
 
 
 def _progress(items: Iterable[T], total: int | None, enabled: bool) -> Iterator[T]:
@@ -159,8 +166,10 @@ def _output_table(chunk: Chunk, result: ChunkResult, policy: Policy, threshold: 
 
 def score_file(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    threads = args.threads or os.cpu_count() or 1
-    model = load_model(args.model_dir, RuntimeOptions(intra_op_threads=threads, inter_op_threads=1))
+    threads = args.threads or default_threads(args.overlap_io)
+    # Idle pool threads sleep rather than spin: between runs this process reads and writes files.
+    options = RuntimeOptions(intra_op_threads=threads, inter_op_threads=1, allow_spinning=False)
+    model = load_model(args.model_dir, options)
     names = model.feature_names
     policy = _load_policy_arg(args.policy, names, model.threshold)
     compared: list[tuple[str, Policy]] = [("policy used", policy)]
@@ -306,14 +315,18 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--report", type=Path, help="backtest report (default: OUTPUT-backtest.md)")
     score.add_argument("--chunk-rows", type=int, default=50_000, help="rows per chunk (bounds memory)")
     score.add_argument(
-        "--threads", type=int, default=0, help="ONNX Runtime's intra-op threads for scoring (default: all cores)"
+        "--threads",
+        type=int,
+        default=0,
+        help="ONNX Runtime's intra-op threads for scoring (default: the CPU count less one with --overlap-io, "
+        "the CPU count without)",
     )
     score.add_argument(
         "--overlap-io",
         action=argparse.BooleanOptionalAction,
         default=OVERLAP_IO_DEFAULT,
         help="read the next chunk and write the last one in two threads of their own while a chunk is scored "
-        "(default: %(default)s; when ONNX Runtime uses every core, those threads slow it down)",
+        "(default: on; with --no-overlap-io one thread reads, scores and writes in turn)",
     )
     score.add_argument("--review-cost", type=float, default=DEFAULT_REVIEW_COST)
     score.add_argument("--decline-cost", type=float, default=DEFAULT_DECLINE_COST)
@@ -338,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "chunk_rows", 1) < 1:
         print("error: --chunk-rows must be at least 1", file=sys.stderr)
+        return 2
+    if getattr(args, "threads", 0) < 0:
+        print("error: --threads must be at least 1 (or 0 for the default)", file=sys.stderr)
         return 2
     try:
         code: int = args.run(args)
