@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import resource
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -94,17 +95,21 @@ class _Output:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") if overlap else None
         self._in_flight: Future[None] | None = None
 
-    def _write(self, table: pa.Table) -> None:
+    def _write(self, make_table: Callable[[], pa.Table]) -> None:
         started = time.perf_counter()
+        table = make_table()
+        built = time.perf_counter()
         self._writer.write(table)
-        self._timings["write"] = self._timings.get("write", 0.0) + time.perf_counter() - started
+        self._timings["output_table"] = self._timings.get("output_table", 0.0) + built - started
+        self._timings["write"] = self._timings.get("write", 0.0) + time.perf_counter() - built
 
-    def write(self, table: pa.Table) -> None:
+    def write(self, make_table: Callable[[], pa.Table]) -> None:
+        """Build the table (with ``overlap``, in the writer thread too) and write it."""
         if self._pool is None:
-            self._write(table)
+            self._write(make_table)
             return
         self.wait()  # one write in flight: output order is input order
-        self._in_flight = self._pool.submit(self._write, table)
+        self._in_flight = self._pool.submit(self._write, make_table)
 
     def wait(self) -> None:
         if self._in_flight is not None:
@@ -202,14 +207,13 @@ def score_file(args: argparse.Namespace) -> int:
             if reads_request and args.id_column in chunk.passthrough:
                 ids = chunk.passthrough[args.id_column].to_pylist()
                 requests = [{"transaction_id": None if v is None else str(v)} for v in ids]
-            result = score_and_decide(model, policy, chunk.matrix, chunk.errors, requests, timings)
+            result = score_and_decide(
+                model, policy, chunk.matrix, chunk.errors, requests, features=chunk.features, timings=timings
+            )
             n = result.scores.shape[0]
             rows += n
             errors += len(result.errors)
-            started_table = time.perf_counter()
-            table = _output_table(chunk, result, policy, model.threshold)
-            timings["output_table"] = timings.get("output_table", 0.0) + time.perf_counter() - started_table
-            output.write(table)
+            output.write(functools.partial(_output_table, chunk, result, policy, model.threshold))
             if backtest is not None and chunk.labels is not None:
                 started_backtest = time.perf_counter()
                 valid = result.valid

@@ -26,6 +26,7 @@ class InputError(ValueError):
 class Chunk:
     first_row: int  # 1-based data row number of the chunk's first row (CSV: line number - 1)
     matrix: npt.NDArray[np.float64]  # NaN where a cell is not a number
+    features: npt.NDArray[np.float32]  # the matrix as ONNX Runtime takes it (float32, C order)
     errors: dict[int, str]  # row index in the chunk -> what is wrong with its cells
     passthrough: dict[str, pa.ChunkedArray]  # columns copied to the output (id, label)
     labels: npt.NDArray[np.float64] | None  # 0/1, NaN where the label is missing or not 0/1
@@ -160,6 +161,8 @@ def read_chunks(
             yield Chunk(
                 first_row=first,
                 matrix=matrix,
+                # Converted here, so that with --overlap-io the reader thread does it, not the scoring one.
+                features=np.asarray(matrix, dtype=np.float32, order="C"),
                 errors={i: "; ".join(found) for i, found in problems.items()},
                 passthrough={name: table.column(name) for name in kept},
                 labels=labels,

@@ -63,14 +63,18 @@ def score_and_decide(
     matrix: npt.NDArray[Any],
     errors: Mapping[int, str] | None = None,
     requests: Sequence[Mapping[str, Any] | None] | None = None,
+    *,
+    features: npt.NDArray[np.float32] | None = None,
     timings: dict[str, float] | None = None,
 ) -> ChunkResult:
     """Score and decide every row of ``matrix`` that has no error; the others keep their message.
 
     ``errors`` are problems found while parsing (a text in a number column, a missing cell), by
     row index; non-finite values are found here too. ``requests`` are the request fields per row
-    (e.g. ``transaction_id``) that rules may read. ``timings``, when given, accumulates the seconds
-    spent checking, scoring and deciding under ``check``, ``score`` and ``decide``.
+    (e.g. ``transaction_id``) that rules may read. ``features`` is ``matrix`` already converted to
+    what ONNX Runtime takes (float32, C order), when the caller has it (offline scoring converts in
+    its reader thread); rules still see the float64 values. ``timings``, when given, accumulates the
+    seconds spent checking, scoring and deciding under ``check``, ``score`` and ``decide``.
     """
     started = time.perf_counter()
     rows = np.asarray(matrix, dtype=np.float64)
@@ -79,6 +83,10 @@ def score_and_decide(
     n = rows.shape[0]
     if requests is not None and len(requests) != n:
         raise ValueError(f"{n} rows but {len(requests)} requests")
+    if features is not None and (
+        features.shape != rows.shape or features.dtype != np.float32 or not features.flags.c_contiguous
+    ):
+        raise ValueError(f"features must be a C-order float32 matrix of shape {rows.shape}")
     merged = row_problems(rows, model.feature_names)
     for i, message in (errors or {}).items():
         if not 0 <= i < n:
@@ -95,11 +103,14 @@ def score_and_decide(
             ok[list(merged)] = False
             index: npt.NDArray[np.intp] | None = np.flatnonzero(ok)
             good = rows[index]
+            good_features = None if features is None else features[index]
         else:  # every row: no copy (the usual case)
             index = None
             good = rows
-        # ONNX Runtime takes float32 in row order: one conversion, straight into that layout.
-        good_scores = model.score_array(np.asarray(good, dtype=np.float32, order="C"))
+            good_features = features
+        if good_features is None:  # ONNX Runtime takes float32 in row order: one conversion, into that layout
+            good_features = np.asarray(good, dtype=np.float32, order="C")
+        good_scores = model.score_array(good_features)
         scored = time.perf_counter()
         good_requests = requests if index is None else None
         if requests is not None and index is not None:

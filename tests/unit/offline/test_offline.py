@@ -338,3 +338,22 @@ def test_sequential_and_overlapped_io_write_identical_files(
         assert set(stages) == {"load", "read", "check", "score", "decide", "output_table", "write"}
         assert all(seconds > 0 for seconds in stages.values())
         assert sum(stages.values()) >= summary["seconds"] * 0.5  # the stages account for the run
+
+
+def test_features_given_as_float32_give_the_same_results_and_a_wrong_one_is_refused(
+    model: FraudModel, frame: pd.DataFrame
+) -> None:
+    policy = policy_from_document(POLICY_WITH_RULE, model.feature_names)
+    matrix = np.array(frame[list(FEATURE_NAMES)].to_numpy(dtype=np.float64), order="F")
+    matrix[[6, 60], [2, 20]] = np.nan
+    requests = [{"transaction_id": t} for t in frame["transaction_id"]]
+    features = np.asarray(matrix, dtype=np.float32, order="C")
+    for errors in (None, {70: "V1: missing"}):  # every valid row, and a chunk with a parser error too
+        converted_here = score_and_decide(model, policy, matrix, errors, requests)
+        given = score_and_decide(model, policy, matrix, errors, requests, features=features)
+        assert np.array_equal(given.scores, converted_here.scores, equal_nan=True)
+        assert np.array_equal(given.outcome_codes, converted_here.outcome_codes)
+        assert (given.rules, given.errors) == (converted_here.rules, converted_here.errors)
+    for wrong in (features[:10], features.astype(np.float64), np.asfortranarray(features)):
+        with pytest.raises(ValueError, match="features must be a C-order float32 matrix of shape"):
+            score_and_decide(model, policy, matrix, features=wrong)
