@@ -41,49 +41,80 @@ def file_format(path: Path) -> str:
     raise InputError(f"{path}: unknown format {suffix!r}: use .csv or .parquet")
 
 
+CSV_PIECE_BYTES = 1 << 24  # CSV is cut at line ends into pieces of about this size, each parsed on all cores
+CSV_BLOCK_BYTES = 1 << 20  # pyarrow parses a piece in blocks of this size, in parallel
+
+
 def _column_names(path: Path) -> list[str]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     try:
         if file_format(path) == "parquet":
             return list(pq.ParquetFile(path).schema_arrow.names)
+        with path.open("rb") as handle:
+            header = handle.readline()
+        return list(pacsv.read_csv(pa.py_buffer(header)).column_names)  # pyarrow's own reading of quotes, BOM
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: cannot be read: {exc}") from None
-    with path.open("rb") as handle:
-        header = handle.readline().decode("utf-8", errors="replace").strip().lstrip("\ufeff")
-    return [name.strip().strip('"') for name in header.split(",")]
 
 
-def _tables(path: Path, columns: Sequence[str], chunk_rows: int) -> tuple[Iterator[pa.Table], int | None]:
-    """Only ``columns``, in tables of ``chunk_rows`` rows; the total row count when the format knows it."""
+def _tables(
+    path: Path, names: Sequence[str], columns: Sequence[str], numbers: Sequence[str], chunk_rows: int
+) -> tuple[Iterator[pa.Table], int | None]:
+    """Only ``columns`` of the file whose columns are ``names``, in tables of ``chunk_rows`` rows; the
+    total row count when the format knows it. In CSV, ``numbers`` are parsed as float64 when every cell
+    of a piece is a number, as text (to find the bad cells) when not."""
     try:
         if file_format(path) == "parquet":
             parquet = pq.ParquetFile(path, pre_buffer=False)  # pre_buffer keeps every row group read so far
             batches = parquet.iter_batches(batch_size=chunk_rows, columns=list(columns))
             return (pa.Table.from_batches([batch]) for batch in batches), parquet.metadata.num_rows
-        # Every column as text: a bad cell must become that row's error, not stop the file.
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=1 << 22),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in columns},
-                include_columns=list(columns),
-                strings_can_be_null=False,
-            ),
-        )
-        return _rebatch(reader, chunk_rows), None
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: cannot be read: {exc}") from None
+    return _rebatch(_csv_pieces(path, names, columns, numbers), chunk_rows), None
+
+
+def _csv_pieces(
+    path: Path, names: Sequence[str], columns: Sequence[str], numbers: Sequence[str]
+) -> Iterator[pa.RecordBatch]:
+    """The CSV file after its header in pieces cut at line ends, each parsed by pyarrow on all cores.
+
+    (pyarrow's streaming CSV reader parses on one core; its whole-file reader holds the whole file.)"""
+    read_options = pacsv.ReadOptions(column_names=list(names), block_size=CSV_BLOCK_BYTES)
+    # No null markers: "NaN" is a number (not finite), "" is a cell with no number; both stay row errors.
+    typed = pacsv.ConvertOptions(
+        column_types={name: pa.float64() if name in numbers else pa.string() for name in columns},
+        include_columns=list(columns),
+        null_values=[],
+        strings_can_be_null=False,
+    )
+    text = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in columns}, include_columns=list(columns), strings_can_be_null=False
+    )
+    with path.open("rb") as handle:
+        handle.readline()
+        while piece := handle.read(CSV_PIECE_BYTES) + handle.readline():
+            buffer = pa.py_buffer(piece)
+            try:
+                table = pacsv.read_csv(buffer, read_options=read_options, convert_options=typed)
+            except pa.ArrowInvalid:  # a cell that is not a number: as text, so each bad cell becomes its row's error
+                table = pacsv.read_csv(buffer, read_options=read_options, convert_options=text)
+            yield from table.to_batches()
 
 
 def _rebatch(reader: Any, chunk_rows: int) -> Iterator[pa.Table]:
-    """Regroup the reader's blocks into tables of exactly ``chunk_rows`` rows (the last may be shorter).
+    """Regroup the reader's blocks into tables of exactly ``chunk_rows`` rows (the last may be shorter,
+    and so may the one before a block of another schema: a CSV piece read as text starts a new table).
 
     The tables keep the reader's blocks as their chunks: no copy of the text."""
     pending: list[pa.RecordBatch] = []
     count = 0
     schema = None
     for batch in reader:
+        if schema is not None and not batch.schema.equals(schema):
+            if count:
+                yield pa.Table.from_batches(pending, schema=schema)
+            pending, count = [], 0
         schema = batch.schema
         pending.append(batch)
         count += batch.num_rows
@@ -132,7 +163,7 @@ def read_chunks(
     kept = [name for name in keep if name in names]
     # Only the columns used are decoded, each once (the label may also be a kept column).
     columns = list(dict.fromkeys([*feature_names, *kept, *([label] if label is not None else [])]))
-    tables, total = _tables(path, columns, chunk_rows)
+    tables, total = _tables(path, names, columns, [n for n in feature_names if n not in kept], chunk_rows)
 
     def generate() -> Iterator[Chunk]:
         first = 1

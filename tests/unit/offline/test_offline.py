@@ -255,6 +255,24 @@ def test_property_rebatching_keeps_every_row_in_order_in_full_chunks(sizes: list
     assert all(0 < b.num_rows <= chunk_rows for b in out)
 
 
+@given(st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=12), st.integers(1, 17))
+@settings(max_examples=60, deadline=None)
+def test_property_rebatching_blocks_of_two_schemas_keeps_every_row_in_order(
+    blocks: list[tuple[int, bool]], chunk_rows: int
+) -> None:
+    start = [sum(k for k, _ in blocks[:i]) for i in range(len(blocks))]
+    batches = [
+        pa.record_batch({"a": pa.array([str(x) for x in range(s, s + k)], pa.string())})
+        if text
+        else pa.record_batch({"a": pa.array(range(s, s + k), pa.int64())})
+        for (k, text), s in zip(blocks, start, strict=True)
+    ]
+    out = list(_rebatch(iter(batches), chunk_rows))
+    assert [int(x) for b in out for x in b.column(0).to_pylist()] == list(range(sum(k for k, _ in blocks)))
+    assert all(0 < b.num_rows <= chunk_rows for b in out)
+    assert all(len({str(c.type) for c in b.column(0).chunks}) <= 1 for b in out)
+
+
 def test_export_synthetic_writes_the_training_data_set(tmp_path: Path) -> None:
     out = tmp_path / "synthetic.parquet"
     assert main(["export-synthetic", str(out)]) == 0
@@ -357,3 +375,42 @@ def test_features_given_as_float32_give_the_same_results_and_a_wrong_one_is_refu
     for wrong in (features[:10], features.astype(np.float64), np.asfortranarray(features)):
         with pytest.raises(ValueError, match="features must be a C-order float32 matrix of shape"):
             score_and_decide(model, policy, matrix, features=wrong)
+
+
+def test_csv_pieces_cut_anywhere_give_the_same_file(
+    tmp_path: Path, frame: pd.DataFrame, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "in.csv"
+    bad = with_bad_rows(frame)
+    bad.loc[20, "V3"] = " 1.25 "  # spaces around a number: still that number
+    bad.to_csv(source, index=False)
+    (tmp_path / "policy.json").write_text(json.dumps(POLICY_WITH_RULE))
+    outputs = []
+    # one piece for the file; then pieces of ~40 rows, most parsed as numbers, those with a bad cell as text
+    for piece_bytes in (1 << 24, 9000, 1):
+        monkeypatch.setattr("scoring_cli.io.CSV_PIECE_BYTES", piece_bytes)
+        out = tmp_path / f"out-{piece_bytes}.csv"
+        code = main(
+            ["--model-dir", str(model_dir), "score", str(source), str(out), "--policy", str(tmp_path / "policy.json"),
+             "--label", "Class", "--chunk-rows", "700", "--no-progress", "--threads", "1"]
+        )  # fmt: skip
+        assert code == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    result = pd.read_csv(tmp_path / f"out-{1 << 24}.csv")
+    assert result["error"].notna().sum() == 5
+    expected = frame[list(FEATURE_NAMES)].to_numpy(dtype=np.float64, copy=True)
+    expected[20, FEATURE_NAMES.index("V3")] = 1.25
+    model = load_model(model_dir)
+    assert result.loc[20, "fraud_score"] == pytest.approx(model.score_one(expected[20].tolist()), abs=1e-7)
+
+
+def test_a_csv_header_is_read_as_pyarrow_reads_it(tmp_path: Path, frame: pd.DataFrame, model_dir: Path) -> None:
+    source = tmp_path / "in.csv"
+    head = frame.head(50)
+    source.write_bytes(b"\xef\xbb\xbf" + head.to_csv(index=False, quoting=1).encode())  # BOM, every name quoted
+    out = tmp_path / "out.csv"
+    assert main(["--model-dir", str(model_dir), "score", str(source), str(out), "--no-progress"]) == 0
+    result = pd.read_csv(out)
+    assert result["transaction_id"].tolist() == head["transaction_id"].tolist()
+    assert result["error"].isna().all()
