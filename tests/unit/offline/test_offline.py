@@ -354,8 +354,9 @@ def test_sequential_and_overlapped_io_write_identical_files(
     for summary in summaries:
         stages = summary["stage_seconds"]
         assert set(stages) == {"load", "read", "check", "score", "decide", "output_table", "write"}
-        assert all(seconds > 0 for seconds in stages.values())
-        assert sum(stages.values()) >= summary["seconds"] * 0.5  # the stages account for the run
+        assert all(stages[stage] > 0 for stage in ("load", "read", "score", "write"))
+    # In one thread the stages are the run, less the loop's own bookkeeping.
+    assert sum(summaries[1]["stage_seconds"].values()) >= summaries[1]["seconds"] * 0.5
 
 
 def test_features_given_as_float32_give_the_same_results_and_a_wrong_one_is_refused(
