@@ -33,7 +33,7 @@ score: $(STAMP) $(MODEL) $(FRAUD_SCORE) $(if $(CSV),,$(SCORE_DATA)) ## score a f
 	  $(if $(POLICY),--policy "$(POLICY)") $(foreach c,$(COMPARE),--compare "$(c)") $(SCORE_ARGS)
 
 .PHONY: bench-policy
-bench-policy: $(STAMP) $(MODEL) ## benchmark policy decisions (20 rules) and offline scoring against ONNX Runtime's batch rate
+bench-policy: $(STAMP) $(MODEL) ## benchmark policy decisions (20 rules) and offline scoring against ONNX Runtime alone and the minimal pyarrow pipeline
 	$(PY) benchmarks/bench_policy.py $(BENCH_ARGS)
 
 .PHONY: policy-schema

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import resource
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,15 +27,24 @@ import pyarrow as pa
 
 from fraud_scoring.manifest import load_manifest
 from fraud_scoring.model import ModelLoadError, RuntimeOptions, load_model
-from fraud_scoring.offline import score_and_decide
+from fraud_scoring.offline import ChunkResult, score_and_decide
 from fraud_scoring.policy import POLICY_MANIFEST, Policy, PolicyError, default_policy, load_policy, stamp_document
 from scoring_cli.backtest import Backtest, PolicyTally
-from scoring_cli.io import ChunkWriter, InputError, read_chunks
+from scoring_cli.io import Chunk, ChunkWriter, InputError, read_chunks
 from training.policy_proposal import DEFAULT_DECLINE_COST, DEFAULT_REVIEW_COST, CostModel
 
 DEFAULT_MODEL_DIR = Path("layers/model")
 DEFAULT_POLICY_DIR = Path("layers/policy")
 T = TypeVar("T")
+# Reading and writing in threads of their own while ONNX Runtime scores on the other cores was the
+# fastest way to use two cores (benchmarks/bench_policy.py; BENCHMARKS.md, offline scoring).
+OVERLAP_IO_DEFAULT = True
+
+
+def default_threads(overlap_io: bool) -> int:
+    """ONNX Runtime's threads when --threads is not given: every core, less one for reading and writing."""
+    cores = os.cpu_count() or 1
+    return max(1, cores - 1) if overlap_io else cores
 
 
 def _progress(items: Iterable[T], total: int | None, enabled: bool) -> Iterator[T]:
@@ -50,6 +60,19 @@ def _progress(items: Iterable[T], total: int | None, enabled: bool) -> Iterator[
     yield from tqdm(items, total=total, unit="chunk", file=sys.stderr, dynamic_ncols=True)
 
 
+def _timed(items: Iterator[T], timings: dict[str, float], stage: str) -> Iterator[T]:
+    """``items``, adding the time each one takes to produce to ``timings[stage]``."""
+    while True:
+        started = time.perf_counter()
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        finally:
+            timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+        yield item
+
+
 def _prefetch(items: Iterator[T]) -> Iterator[T]:
     """Read the next chunk in a thread while this one is scored (pyarrow and ONNX Runtime release the GIL)."""
     done = object()
@@ -63,6 +86,46 @@ def _prefetch(items: Iterator[T]) -> Iterator[T]:
             yield item  # type: ignore[misc]
 
 
+class _Output:
+    """Writes output tables in input order, in this thread or (``overlap``) one at a time in a writer thread."""
+
+    def __init__(self, writer: ChunkWriter, overlap: bool, timings: dict[str, float]) -> None:
+        self._writer = writer
+        self._timings = timings
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") if overlap else None
+        self._in_flight: Future[None] | None = None
+
+    def _write(self, make_table: Callable[[], pa.Table]) -> None:
+        started = time.perf_counter()
+        table = make_table()
+        built = time.perf_counter()
+        self._writer.write(table)
+        self._timings["output_table"] = self._timings.get("output_table", 0.0) + built - started
+        self._timings["write"] = self._timings.get("write", 0.0) + time.perf_counter() - built
+
+    def write(self, make_table: Callable[[], pa.Table]) -> None:
+        """Build the table (with ``overlap``, in the writer thread too) and write it."""
+        if self._pool is None:
+            self._write(make_table)
+            return
+        self.wait()  # one write in flight: output order is input order
+        self._in_flight = self._pool.submit(self._write, make_table)
+
+    def wait(self) -> None:
+        if self._in_flight is not None:
+            self._in_flight.result()
+            self._in_flight = None
+
+    def close(self) -> None:
+        """Wait for the last write, then close the file (also after an error)."""
+        try:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self.wait()
+        finally:
+            self._writer.close()
+
+
 def _load_policy_arg(value: str | None, feature_names: tuple[str, ...], threshold: float) -> Policy:
     if value == "threshold":
         return default_policy(threshold, feature_names)
@@ -73,10 +136,45 @@ def _load_policy_arg(value: str | None, feature_names: tuple[str, ...], threshol
     return load_policy(value, feature_names)
 
 
+def _output_table(chunk: Chunk, result: ChunkResult, policy: Policy, threshold: float) -> pa.Table:
+    """One chunk's output columns: row, the passthrough columns, score, flags, decision, rules, version, error."""
+    n = result.scores.shape[0]
+    invalid = ~result.valid
+    columns: dict[str, Any] = {"row": pa.array(np.arange(chunk.first_row, chunk.first_row + n))}
+    columns.update(chunk.passthrough)
+    columns["fraud_score"] = pa.array(result.scores, mask=invalid)
+    columns["is_fraud"] = pa.array(result.scores >= threshold, mask=invalid)
+    # Few distinct strings: dictionary columns, no Python string per row.
+    columns["decision"] = pa.DictionaryArray.from_arrays(
+        pa.array(result.outcome_codes, pa.int8(), mask=invalid), pa.array(policy.outcomes, pa.string())
+    )
+    combos = ["", *sorted({"|".join(ids) for ids in result.rules.values()})]
+    combo_index = np.zeros(n, dtype=np.int32)
+    where = {combo: k for k, combo in enumerate(combos)}
+    for i, ids in result.rules.items():
+        combo_index[i] = where["|".join(ids)]
+    columns["rules"] = pa.DictionaryArray.from_arrays(
+        pa.array(combo_index, mask=invalid), pa.array(combos, pa.string())
+    )
+    columns["policy_version"] = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int8), mask=invalid), pa.array([policy.version], pa.string())
+    )
+    if result.errors:
+        messages = np.full(n, None, dtype=object)
+        for i, message in result.errors.items():
+            messages[i] = message
+        columns["error"] = pa.array(messages, pa.string())
+    else:
+        columns["error"] = pa.nulls(n, pa.string())
+    return pa.table(columns)
+
+
 def score_file(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    threads = args.threads or os.cpu_count() or 1
-    model = load_model(args.model_dir, RuntimeOptions(intra_op_threads=threads, inter_op_threads=1))
+    threads = args.threads or default_threads(args.overlap_io)
+    # Idle pool threads sleep rather than spin: between runs this process reads and writes files.
+    options = RuntimeOptions(intra_op_threads=threads, inter_op_threads=1, allow_spinning=False)
+    model = load_model(args.model_dir, options)
     names = model.feature_names
     policy = _load_policy_arg(args.policy, names, model.threshold)
     compared: list[tuple[str, Policy]] = [("policy used", policy)]
@@ -97,50 +195,28 @@ def score_file(args: argparse.Namespace) -> int:
     label = args.label
     backtest = Backtest([PolicyTally(name, p) for name, p in compared], cost_model) if label else None
     amount_index = names.index(args.amount_column) if args.amount_column in names else None
-    writer = ChunkWriter(args.output)
+    timings: dict[str, float] = {"load": time.perf_counter() - started}
+    output = _Output(ChunkWriter(args.output), args.overlap_io, timings)
     rows = errors = 0
     total_chunks = -(-total_rows // args.chunk_rows) if total_rows else None
     reads_request = any(p.request_fields for _, p in compared)
-    writing: Future[None] | None = None
-    # The pool's exit waits for a write in flight, so the file is closed after its last write.
-    with contextlib.closing(writer), ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") as write_pool:
-        for chunk in _progress(_prefetch(chunks), total_chunks, not args.no_progress):
+    read = _timed(chunks, timings, "read")
+    with contextlib.closing(output):
+        for chunk in _progress(_prefetch(read) if args.overlap_io else read, total_chunks, not args.no_progress):
             requests = None
             if reads_request and args.id_column in chunk.passthrough:
                 ids = chunk.passthrough[args.id_column].to_pylist()
                 requests = [{"transaction_id": None if v is None else str(v)} for v in ids]
-            result = score_and_decide(model, policy, chunk.matrix, chunk.errors, requests)
+            result = score_and_decide(
+                model, policy, chunk.matrix, chunk.errors, requests, features=chunk.features, timings=timings
+            )
             n = result.scores.shape[0]
             rows += n
             errors += len(result.errors)
-            valid = result.valid
-            columns: dict[str, Any] = {"row": pa.array(np.arange(chunk.first_row, chunk.first_row + n))}
-            columns.update(chunk.passthrough)
-            columns["fraud_score"] = pa.array(result.scores, mask=~valid)
-            columns["is_fraud"] = pa.array(result.scores >= model.threshold, mask=~valid)
-            # Few distinct strings: dictionary columns, no Python string per row.
-            columns["decision"] = pa.DictionaryArray.from_arrays(
-                pa.array(result.outcome_codes, pa.int8(), mask=~valid), pa.array(policy.outcomes, pa.string())
-            )
-            combos = ["", *sorted({"|".join(ids) for ids in result.rules.values()})]
-            combo_index = np.zeros(n, dtype=np.int32)
-            where = {combo: k for k, combo in enumerate(combos)}
-            for i, ids in result.rules.items():
-                combo_index[i] = where["|".join(ids)]
-            columns["rules"] = pa.DictionaryArray.from_arrays(
-                pa.array(combo_index, mask=~valid), pa.array(combos, pa.string())
-            )
-            columns["policy_version"] = pa.DictionaryArray.from_arrays(
-                pa.array(np.zeros(n, dtype=np.int8), mask=~valid), pa.array([policy.version], pa.string())
-            )
-            messages = np.full(n, None, dtype=object)
-            for i, message in result.errors.items():
-                messages[i] = message
-            columns["error"] = pa.array(messages, pa.string()) if result.errors else pa.nulls(n, pa.string())
-            if writing is not None:
-                writing.result()  # one write in flight: output order is input order
-            writing = write_pool.submit(writer.write, pa.table(columns))
+            output.write(functools.partial(_output_table, chunk, result, policy, model.threshold))
             if backtest is not None and chunk.labels is not None:
+                started_backtest = time.perf_counter()
+                valid = result.valid
                 index = np.flatnonzero(valid)
                 scores = result.scores[index]
                 amounts = chunk.matrix[index, amount_index] if amount_index is not None else np.zeros(index.size)
@@ -151,8 +227,7 @@ def score_file(args: argparse.Namespace) -> int:
                     other_codes, _ = other.decide_codes(scores, chunk.matrix[index], other_requests, failures={})
                     outcome_codes.append(other_codes)
                 backtest.add(scores, chunk.labels[index], amounts, outcome_codes)
-        if writing is not None:
-            writing.result()
+                timings["backtest"] = timings.get("backtest", 0.0) + time.perf_counter() - started_backtest
     seconds = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = {
@@ -163,17 +238,22 @@ def score_file(args: argparse.Namespace) -> int:
         "rows_per_second": round(rows / seconds, 1) if seconds else None,
         "peak_rss_mib": round(peak_mib, 1),
         "threads": threads,
+        "overlap_io": args.overlap_io,
         "model_version": model.model_version,
         "policy_version": policy.version,
         "output": str(args.output),
     }
     if backtest is not None:
+        started_report = time.perf_counter()
         report = args.report or args.output.with_name(args.output.stem + "-backtest.md")
         notes = [
             f"Input `{args.input.name}`, model `{model.model_version}`, policy `{policy.version}` "
             f"(sha256 {policy.sha256[:12]}), {rows:,} rows, {errors:,} with errors (not scored).",
         ]
         summary["report"] = str(backtest.write_report(report, "Backtest", notes))
+        timings["report"] = time.perf_counter() - started_report  # after "seconds": not part of them
+    # Seconds in each stage; with --overlap-io, read and write run in their own threads and overlap the rest.
+    summary["stage_seconds"] = {stage: round(value, 4) for stage, value in timings.items()}
     print(json.dumps(summary), file=sys.stderr)
     return 0
 
@@ -238,7 +318,20 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--amount-column", default="Amount", help="feature holding the amount (cost model)")
     score.add_argument("--report", type=Path, help="backtest report (default: OUTPUT-backtest.md)")
     score.add_argument("--chunk-rows", type=int, default=50_000, help="rows per chunk (bounds memory)")
-    score.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (default: all cores)")
+    score.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="ONNX Runtime's intra-op threads for scoring (default: the CPU count less one with --overlap-io, "
+        "the CPU count without)",
+    )
+    score.add_argument(
+        "--overlap-io",
+        action=argparse.BooleanOptionalAction,
+        default=OVERLAP_IO_DEFAULT,
+        help="read the next chunk and write the last one in two threads of their own while a chunk is scored "
+        "(default: on; with --no-overlap-io one thread reads, scores and writes in turn)",
+    )
     score.add_argument("--review-cost", type=float, default=DEFAULT_REVIEW_COST)
     score.add_argument("--decline-cost", type=float, default=DEFAULT_DECLINE_COST)
     score.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -262,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "chunk_rows", 1) < 1:
         print("error: --chunk-rows must be at least 1", file=sys.stderr)
+        return 2
+    if getattr(args, "threads", 0) < 0:
+        print("error: --threads must be at least 1 (or 0 for the default)", file=sys.stderr)
         return 2
     try:
         code: int = args.run(args)

@@ -45,6 +45,9 @@ class RuntimeOptions:
 
     intra_op_threads: int = DEFAULT_INTRA_OP_THREADS
     inter_op_threads: int = DEFAULT_INTER_OP_THREADS
+    # False: ONNX Runtime's idle pool threads sleep instead of spinning after a run, leaving the cores
+    # to the caller's own work between runs (offline scoring reads and writes files there).
+    allow_spinning: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> RuntimeOptions:
@@ -199,14 +202,19 @@ class FraudModel:
 
     def score_many(self, rows: Sequence[Sequence[float]] | npt.NDArray[Any]) -> list[float]:
         """Fraud probabilities of many transactions in one session call, in input order."""
+        scores: list[float] = self.score_array(rows).tolist()
+        return scores
+
+    def score_array(self, rows: Sequence[Sequence[float]] | npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        """:meth:`score_many` as an array, no Python float per row; a float32 C-order matrix is used as it is."""
         matrix = np.asarray(rows, dtype=np.float32)
         if matrix.ndim != 2 or matrix.shape[1] != self.n_features:
             raise ValueError(f"expected a matrix of shape (n, {self.n_features}), got {matrix.shape}")
         if matrix.shape[0] == 0:
-            return []
+            return np.zeros(0, dtype=np.float64)
         outputs = self.session.run(self._output_names, {self._input_name: matrix}, self._run_options)
         probabilities: npt.NDArray[np.float32] = np.asarray(outputs[0])
-        scores: list[float] = probabilities[:, self._positive].astype(np.float64).tolist()
+        scores: npt.NDArray[np.float64] = probabilities[:, self._positive].astype(np.float64)
         return scores
 
     def is_fraud(self, score: float) -> bool:
@@ -316,7 +324,7 @@ def _create_session(onnx_path: Path, opts: RuntimeOptions) -> ort.InferenceSessi
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.log_severity_level = 3  # errors only: ORT's warnings are not ours to print at every cold start
-    if opts.intra_op_threads == 1:
+    if opts.intra_op_threads == 1 or not opts.allow_spinning:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(onnx_path), sess_options=so, providers=["CPUExecutionProvider"])

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from fraud_scoring.model import FraudModel, load_model
 from fraud_scoring.offline import score_and_decide
 from fraud_scoring.policy import load_policy, policy_from_document
-from scoring_cli.__main__ import main
+from scoring_cli.__main__ import build_parser, default_threads, main
 from scoring_cli.io import _rebatch
 from training.data import FEATURE_NAMES, generate_synthetic
 
@@ -198,6 +198,22 @@ def test_whole_file_problems_are_one_clear_error(
     assert message in capsys.readouterr().err
 
 
+def test_a_negative_thread_count_is_refused(
+    tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--model-dir", str(model_dir), "score", str(tmp_path / "in.csv"), str(tmp_path / "o.csv")]
+    assert main([*args, "--threads", "-1"]) == 2
+    assert "--threads must be at least 1" in capsys.readouterr().err
+
+
+def test_reading_and_writing_leave_one_core_to_themselves_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert (default_threads(True), default_threads(False)) == (7, 8)
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert (default_threads(True), default_threads(False)) == (1, 1)
+    assert build_parser().parse_args(["score", "a.csv", "b.csv"]).overlap_io is True
+
+
 def test_unknown_format_and_missing_label_are_refused(
     tmp_path: Path, frame: pd.DataFrame, model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -239,6 +255,24 @@ def test_property_rebatching_keeps_every_row_in_order_in_full_chunks(sizes: list
     assert all(0 < b.num_rows <= chunk_rows for b in out)
 
 
+@given(st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=12), st.integers(1, 17))
+@settings(max_examples=60, deadline=None)
+def test_property_rebatching_blocks_of_two_schemas_keeps_every_row_in_order(
+    blocks: list[tuple[int, bool]], chunk_rows: int
+) -> None:
+    start = [sum(k for k, _ in blocks[:i]) for i in range(len(blocks))]
+    batches = [
+        pa.record_batch({"a": pa.array([str(x) for x in range(s, s + k)], pa.string())})
+        if text
+        else pa.record_batch({"a": pa.array(range(s, s + k), pa.int64())})
+        for (k, text), s in zip(blocks, start, strict=True)
+    ]
+    out = list(_rebatch(iter(batches), chunk_rows))
+    assert [int(x) for b in out for x in b.column(0).to_pylist()] == list(range(sum(k for k, _ in blocks)))
+    assert all(0 < b.num_rows <= chunk_rows for b in out)
+    assert all(len({str(c.type) for c in b.column(0).chunks}) <= 1 for b in out)
+
+
 def test_export_synthetic_writes_the_training_data_set(tmp_path: Path) -> None:
     out = tmp_path / "synthetic.parquet"
     assert main(["export-synthetic", str(out)]) == 0
@@ -264,3 +298,120 @@ def test_a_row_whose_rules_fail_gets_an_error_and_the_chunk_goes_on(model: Fraud
     assert result.decision(policy, 5) is None
     assert np.isnan(result.scores[5])
     assert result.valid.sum() == len(frame) - 1
+
+
+def test_a_chunk_with_invalid_rows_scores_and_decides_the_others_as_the_all_valid_path(
+    model: FraudModel, frame: pd.DataFrame
+) -> None:
+    policy = policy_from_document(POLICY_WITH_RULE, model.feature_names)
+    matrix = frame[list(FEATURE_NAMES)].to_numpy(dtype=np.float64)
+    requests = [{"transaction_id": t} for t in frame["transaction_id"]]
+    clean = score_and_decide(model, policy, matrix, None, requests)
+    broken = np.array(matrix, order="F")  # a copy in the reader's layout
+    broken[[3, 50, 2999], [0, 7, 29]] = [np.nan, np.inf, -np.inf]
+    result = score_and_decide(model, policy, broken, {100: "V1: missing"}, requests)
+    bad = [3, 50, 100, 2999]
+    assert sorted(result.errors) == bad
+    keep = np.delete(np.arange(len(frame)), bad)
+    assert np.array_equal(result.scores[keep], clean.scores[keep])  # bit for bit, not approximately
+    assert np.array_equal(result.outcome_codes[keep], clean.outcome_codes[keep])
+    assert result.rules == {i: ids for i, ids in clean.rules.items() if i not in bad}
+    assert (result.outcome_codes[bad] == -1).all()
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # 1e308 is inf in float32
+def test_finite_values_whose_sum_overflows_are_not_an_error(model: FraudModel) -> None:
+    policy = policy_from_document(POLICY_WITH_RULE, model.feature_names)
+    matrix = np.full((4, model.n_features), 1e308)  # every cell finite; their sum is not
+    matrix[2, 5] = np.nan
+    result = score_and_decide(model, policy, matrix)
+    assert result.errors == {2: "V5: not a finite number"}
+    assert result.valid.tolist() == [True, True, False, True]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_sequential_and_overlapped_io_write_identical_files(
+    tmp_path: Path, frame: pd.DataFrame, model_dir: Path, suffix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / f"in{suffix}"
+    bad = with_bad_rows(frame)
+    if suffix == ".csv":
+        bad.to_csv(source, index=False)
+    else:
+        bad.astype(str).to_parquet(source, index=False)
+    (tmp_path / "policy.json").write_text(json.dumps(POLICY_WITH_RULE))
+    summaries = []
+    for mode in ("--overlap-io", "--no-overlap-io"):
+        code = main(
+            ["--model-dir", str(model_dir), "score", str(source), str(tmp_path / f"out{mode}{suffix}"),
+             "--policy", str(tmp_path / "policy.json"), "--chunk-rows", "700", "--no-progress", mode, "--threads", "2"]
+        )  # fmt: skip  # the same threads: ONNX Runtime's sums over trees depend on how they are split
+        assert code == 0
+        summaries.append(json.loads(capsys.readouterr().err.strip().splitlines()[-1]))
+    first, second = (tmp_path / f"out{mode}{suffix}" for mode in ("--overlap-io", "--no-overlap-io"))
+    assert first.read_bytes() == second.read_bytes()
+    assert [s["overlap_io"] for s in summaries] == [True, False]
+    for summary in summaries:
+        stages = summary["stage_seconds"]
+        assert set(stages) == {"load", "read", "check", "score", "decide", "output_table", "write"}
+        assert all(stages[stage] > 0 for stage in ("load", "read", "score", "write"))
+    # In one thread the stages are the run, less the loop's own bookkeeping.
+    assert sum(summaries[1]["stage_seconds"].values()) >= summaries[1]["seconds"] * 0.5
+
+
+def test_features_given_as_float32_give_the_same_results_and_a_wrong_one_is_refused(
+    model: FraudModel, frame: pd.DataFrame
+) -> None:
+    policy = policy_from_document(POLICY_WITH_RULE, model.feature_names)
+    matrix = np.array(frame[list(FEATURE_NAMES)].to_numpy(dtype=np.float64), order="F")
+    matrix[[6, 60], [2, 20]] = np.nan
+    requests = [{"transaction_id": t} for t in frame["transaction_id"]]
+    features = np.asarray(matrix, dtype=np.float32, order="C")
+    for errors in (None, {70: "V1: missing"}):  # every valid row, and a chunk with a parser error too
+        converted_here = score_and_decide(model, policy, matrix, errors, requests)
+        given = score_and_decide(model, policy, matrix, errors, requests, features=features)
+        assert np.array_equal(given.scores, converted_here.scores, equal_nan=True)
+        assert np.array_equal(given.outcome_codes, converted_here.outcome_codes)
+        assert (given.rules, given.errors) == (converted_here.rules, converted_here.errors)
+    for wrong in (features[:10], features.astype(np.float64), np.asfortranarray(features)):
+        with pytest.raises(ValueError, match="features must be a C-order float32 matrix of shape"):
+            score_and_decide(model, policy, matrix, features=wrong)
+
+
+def test_csv_pieces_cut_anywhere_give_the_same_file(
+    tmp_path: Path, frame: pd.DataFrame, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "in.csv"
+    bad = with_bad_rows(frame)
+    bad.loc[20, "V3"] = " 1.25 "  # spaces around a number: still that number
+    bad.to_csv(source, index=False)
+    (tmp_path / "policy.json").write_text(json.dumps(POLICY_WITH_RULE))
+    outputs = []
+    # one piece for the file; then pieces of ~40 rows, most parsed as numbers, those with a bad cell as text
+    for piece_bytes in (1 << 24, 9000, 1):
+        monkeypatch.setattr("scoring_cli.io.CSV_PIECE_BYTES", piece_bytes)
+        out = tmp_path / f"out-{piece_bytes}.csv"
+        code = main(
+            ["--model-dir", str(model_dir), "score", str(source), str(out), "--policy", str(tmp_path / "policy.json"),
+             "--label", "Class", "--chunk-rows", "700", "--no-progress", "--threads", "1"]
+        )  # fmt: skip
+        assert code == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    result = pd.read_csv(tmp_path / f"out-{1 << 24}.csv")
+    assert result["error"].notna().sum() == 5
+    expected = frame[list(FEATURE_NAMES)].to_numpy(dtype=np.float64, copy=True)
+    expected[20, FEATURE_NAMES.index("V3")] = 1.25
+    model = load_model(model_dir)
+    assert result.loc[20, "fraud_score"] == pytest.approx(model.score_one(expected[20].tolist()), abs=1e-7)
+
+
+def test_a_csv_header_is_read_as_pyarrow_reads_it(tmp_path: Path, frame: pd.DataFrame, model_dir: Path) -> None:
+    source = tmp_path / "in.csv"
+    head = frame.head(50)
+    source.write_bytes(b"\xef\xbb\xbf" + head.to_csv(index=False, quoting=1).encode())  # BOM, every name quoted
+    out = tmp_path / "out.csv"
+    assert main(["--model-dir", str(model_dir), "score", str(source), str(out), "--no-progress"]) == 0
+    result = pd.read_csv(out)
+    assert result["transaction_id"].tolist() == head["transaction_id"].tolist()
+    assert result["error"].isna().all()

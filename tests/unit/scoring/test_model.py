@@ -66,6 +66,15 @@ def test_score_many_accepts_python_lists_and_empty_input(model: FraudModel, rows
     assert model.score_many(np.empty((0, 30))) == []
 
 
+def test_score_array_is_score_many_as_an_array(model: FraudModel, rows: np.ndarray) -> None:
+    scores = model.score_array(rows[:500].astype(np.float32))
+    assert scores.dtype == np.float64
+    assert scores.tolist() == model.score_many(rows[:500])  # the same floats, not approximately
+    assert model.score_array(np.empty((0, 30))).shape == (0,)
+    with pytest.raises(ValueError, match="expected a matrix of shape"):
+        model.score_array(rows[:5, :29])
+
+
 def test_some_rows_cross_the_threshold(model: FraudModel, rows: np.ndarray) -> None:
     decisions = [model.is_fraud(score) for score in model.score_many(rows)]
     assert any(decisions)
@@ -85,6 +94,17 @@ def test_one_thread_by_default_and_configurable(model_dir: Path, monkeypatch: py
     monkeypatch.setenv("ORT_INTRA_OP_THREADS", "2")
     assert load_model(model_dir).session.get_session_options().intra_op_num_threads == 2
     assert RuntimeOptions.from_env({"ORT_INTER_OP_THREADS": "3"}).inter_op_threads == 3
+
+
+def test_spinning_pool_threads_can_be_turned_off(model_dir: Path) -> None:
+    def spinning(options: RuntimeOptions) -> str:
+        session_options = load_model(model_dir, options).session.get_session_options()
+        return str(session_options.get_session_config_entry("session.intra_op.allow_spinning"))
+
+    assert spinning(RuntimeOptions(intra_op_threads=2, allow_spinning=False)) == "0"
+    assert spinning(RuntimeOptions(intra_op_threads=1)) == "0"  # one thread: nothing to spin for
+    with pytest.raises(RuntimeError):  # not set: ONNX Runtime's default (spinning)
+        spinning(RuntimeOptions(intra_op_threads=2))
 
 
 @pytest.mark.parametrize("value", ["zero", "0", "-1"])
