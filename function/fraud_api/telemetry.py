@@ -49,6 +49,7 @@ _MILLISECONDS = MetricUnit.Milliseconds.value
 _NO_UNIT = MetricUnit.NoUnit.value
 _MAX_VALUES = 100  # EMF's limit of values per metric in one line (Powertools flushes there too)
 _AGREEMENT = "ChallengerAgreement"
+_AGREEMENT_DEFINITION = {"Name": _AGREEMENT, "Unit": _COUNT}
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -78,10 +79,21 @@ def event_request_id(event: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_second_text: tuple[int, str] = (-1, "")
+
+
 def _timestamp() -> str:
-    """Now, in the format of Powertools' logger with ``utc=True``: ``2026-11-25 03:42:03,426+0000``."""
+    """Now, in the format of Powertools' logger with ``utc=True``: ``2026-11-25 03:42:03,426+0000``.
+
+    The text of the second is kept until the next one (strftime took 2.5 us of a decision line)."""
+    global _second_text
     now = time.time()
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + f",{int(now % 1 * 1000):03d}+0000"
+    second = int(now)
+    known, text = _second_text
+    if second != known:
+        text = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
+        _second_text = (second, text)  # one assignment: a thread sees the old pair or the new one
+    return f"{text},{int(now % 1 * 1000):03d}+0000"
 
 
 def _orjson_text(data: dict[str, Any]) -> str:
@@ -133,6 +145,8 @@ class Telemetry:
         # Powertools' switch (POWERTOOLS_METRICS_DISABLED, POWERTOOLS_DEV), read once: reading it at every
         # flush, as Powertools does, cost ~5 us per invocation, and a Lambda environment's variables are fixed.
         self._metrics_disabled = is_metrics_disabled()
+        # EMF lines Powertools has built, by metric names and dimensions: reused for their structure.
+        self._metric_lines: dict[Any, tuple[dict[str, Any], tuple[dict[str, Any], ...]]] = {}
         self.drift: DriftMonitor | None = None  # set by watch_drift
         # Transactions per policy outcome since the last flush (the ``Decisions`` metric).
         self._outcomes: dict[str, int] = {}
@@ -289,14 +303,11 @@ class Telemetry:
         # The challenger's agreement values join the line after Powertools has built it, like
         # ``Decisions``: its per-metric checks cost a shadow challenger ~1 us per invocation.
         agreement = pending.pop(_AGREEMENT, None) if len(pending) > 1 else None
-        blob: dict[str, Any] = self.metrics.serialize_metric_set(metrics=pending)  # type: ignore[assignment]
+        blob = self._metric_line(pending)
         directives = blob["_aws"]["CloudWatchMetrics"]
         if agreement is not None:
-            directives[0]["Metrics"].append({"Name": _AGREEMENT, "Unit": _COUNT})
+            directives[0] = {**directives[0], "Metrics": [*directives[0]["Metrics"], _AGREEMENT_DEFINITION]}
             blob[_AGREEMENT] = agreement["Value"]
-        # A rollup over model versions: what the stack's alarms and dashboard watch (a new model
-        # version is a new model_version value, and an alarm names its dimensions exactly).
-        directives[0]["Dimensions"].append(["service"])
         if not outcomes:
             sys.stdout.write(orjson.dumps(blob).decode() + "\n")
             return
@@ -314,6 +325,34 @@ class Telemetry:
             line["Decisions"] = [float(count)]
             text += orjson.dumps(line).decode() + "\n"
         sys.stdout.write(text)
+
+    def _metric_line(self, pending: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """The EMF line of ``pending``, with the rollup dimension set [service] added.
+
+        Powertools builds (and checks) the first line of each set of metric names and dimensions;
+        later lines of the same set reuse that line's structure with their own values and timestamp
+        (Powertools' serialisation cost ~6 us per invocation, the reuse ~1 us). The returned line and
+        its directive list are new; the directives in it are shared and must not be changed.
+        """
+        dimensions = self.metrics.dimension_set
+        shape = (tuple((name, metric["Unit"]) for name, metric in pending.items()), tuple(dimensions.items()))
+        known = self._metric_lines.get(shape)
+        if known is not None:
+            fields, directives = known
+            line: dict[str, Any] = {"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [*directives]}}
+            line.update(fields)
+            for name, metric in pending.items():
+                line[name] = metric["Value"]
+            return line
+        blob: dict[str, Any] = self.metrics.serialize_metric_set(metrics=pending)  # type: ignore[assignment]
+        directives = blob["_aws"]["CloudWatchMetrics"]
+        # A rollup over model versions: what the stack's alarms and dashboard watch (a new model
+        # version is a new model_version value, and an alarm names its dimensions exactly).
+        directives[0]["Dimensions"].append(["service"])
+        fields = {key: value for key, value in blob.items() if key != "_aws" and key not in pending}
+        self._metric_lines[shape] = (fields, tuple(directives))
+        blob["_aws"]["CloudWatchMetrics"] = [*directives]
+        return blob
 
     def _decisions_directive(self, directive: dict[str, Any]) -> dict[str, Any]:
         """The EMF directive of ``Decisions``: the per-version dimension set plus ``outcome`` (built once)."""

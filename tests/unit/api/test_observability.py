@@ -295,3 +295,42 @@ def test_an_internal_failure_is_a_json_500_and_logged(
     logged = [line for line in _lines(log.getvalue()) if line.get("message") == "unhandled error"]
     assert len(logged) == 1
     assert "injected fault" in logged[0]["exception"]
+
+
+def test_emf_lines_after_the_first_are_what_powertools_would_build(
+    model: FraudModel, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The first line of a set of metric names is Powertools' own; later ones reuse its structure.
+    telemetry = new_telemetry(model)
+    capsys.readouterr()
+    sent = [(1.0, 0.0, 0.25), (3.0, 1.0, 0.5), (2.0, 2.0, 0.125)]
+    for predictions, flagged, latency in sent:
+        telemetry.add_metric("Predictions", "Count", predictions)
+        telemetry.add_metric("FlaggedFrauds", "Count", flagged)
+        telemetry.add_metric("InferenceLatency", "Milliseconds", latency)
+        telemetry.flush_metrics()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == len(sent)
+    for line, (predictions, flagged, latency) in zip(lines, sent, strict=True):
+        expected = telemetry.metrics.serialize_metric_set(
+            metrics={
+                "Predictions": {"Unit": "Count", "StorageResolution": 60, "Value": [predictions]},
+                "FlaggedFrauds": {"Unit": "Count", "StorageResolution": 60, "Value": [flagged]},
+                "InferenceLatency": {"Unit": "Milliseconds", "StorageResolution": 60, "Value": [latency]},
+            }
+        )
+        expected["_aws"]["CloudWatchMetrics"][0]["Dimensions"].append(["service"])  # the rollup
+        assert abs(line["_aws"].pop("Timestamp") - expected["_aws"].pop("Timestamp")) < 60_000
+        assert line == expected
+
+
+def test_the_decision_line_timestamp_is_right_across_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+
+    from fraud_api import telemetry as module
+
+    # The text of the second is kept between calls: it must follow the clock (also backwards).
+    for now in (1796000000.001, 1796000000.999, 1796000001.0, 1796000001.5, 1795999999.25, 1796086400.75):
+        monkeypatch.setattr(module.time, "time", lambda now=now: now)
+        second = datetime.datetime.fromtimestamp(int(now), datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        assert module._timestamp() == f"{second},{int(now % 1 * 1000):03d}+0000"
