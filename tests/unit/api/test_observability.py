@@ -312,7 +312,7 @@ def test_emf_lines_after_the_first_are_what_powertools_would_build(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == len(sent)
     for line, (predictions, flagged, latency) in zip(lines, sent, strict=True):
-        expected = telemetry.metrics.serialize_metric_set(
+        expected: dict[str, Any] = telemetry.metrics.serialize_metric_set(  # type: ignore[assignment]
             metrics={
                 "Predictions": {"Unit": "Count", "StorageResolution": 60, "Value": [predictions]},
                 "FlaggedFrauds": {"Unit": "Count", "StorageResolution": 60, "Value": [flagged]},
@@ -326,11 +326,12 @@ def test_emf_lines_after_the_first_are_what_powertools_would_build(
 
 def test_the_decision_line_timestamp_is_right_across_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime
+    import time
 
-    from fraud_api import telemetry as module
+    from fraud_api.telemetry import _timestamp
 
     # The text of the second is kept between calls: it must follow the clock (also backwards).
     for now in (1796000000.001, 1796000000.999, 1796000001.0, 1796000001.5, 1795999999.25, 1796086400.75):
-        monkeypatch.setattr(module.time, "time", lambda now=now: now)
+        monkeypatch.setattr(time, "time", lambda now=now: now)
         second = datetime.datetime.fromtimestamp(int(now), datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
-        assert module._timestamp() == f"{second},{int(now % 1 * 1000):03d}+0000"
+        assert _timestamp() == f"{second},{int(now % 1 * 1000):03d}+0000"

@@ -33,6 +33,9 @@ class Lines:
     def error(self, msg: object, *args: Any, **kwargs: Any) -> None:
         self.records.append((str(msg), dict(kwargs.get("extra") or {})))
 
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        self.records.append((str(msg), dict(kwargs.get("extra") or {})))
+
 
 def attach(
     champion: DecisionPipeline, directory: Path, policy_dir: Path, mode: str, share: float = 1.0, key: str = ""

@@ -375,7 +375,7 @@ def test_features_given_as_float32_give_the_same_results_and_a_wrong_one_is_refu
         assert (given.rules, given.errors) == (converted_here.rules, converted_here.errors)
     for wrong in (features[:10], features.astype(np.float64), np.asfortranarray(features)):
         with pytest.raises(ValueError, match="features must be a C-order float32 matrix of shape"):
-            score_and_decide(model, policy, matrix, features=wrong)
+            score_and_decide(model, policy, matrix, features=wrong)  # type: ignore[arg-type]  # a wrong array on purpose
 
 
 def test_csv_pieces_cut_anywhere_give_the_same_file(
