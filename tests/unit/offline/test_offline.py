@@ -101,6 +101,18 @@ def test_bad_rows_get_their_error_and_the_rest_are_scored(model: FraudModel, fra
         score_and_decide(model, policy, matrix, {5000: "x"})
 
 
+def write_bad_rows_file(folder: Path, frame: pd.DataFrame, suffix: str) -> Path:
+    """The data with bad rows as ``in<suffix>``, and the policy with a rule as ``policy.json`` beside it."""
+    source = folder / f"in{suffix}"
+    bad = with_bad_rows(frame)
+    if suffix == ".csv":
+        bad.to_csv(source, index=False)
+    else:
+        bad.astype(str).to_parquet(source, index=False)  # text cells: the bad ones must not stop the file
+    (folder / "policy.json").write_text(json.dumps(POLICY_WITH_RULE))
+    return source
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_command_scores_a_file_with_bad_rows_and_writes_a_backtest(
     tmp_path: Path,
@@ -110,13 +122,7 @@ def test_command_scores_a_file_with_bad_rows_and_writes_a_backtest(
     suffix: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    source = tmp_path / f"in{suffix}"
-    bad = with_bad_rows(frame)
-    if suffix == ".csv":
-        bad.to_csv(source, index=False)
-    else:
-        bad.astype(str).to_parquet(source, index=False)  # text cells: the bad ones must not stop the file
-    (tmp_path / "policy.json").write_text(json.dumps(POLICY_WITH_RULE))
+    source = write_bad_rows_file(tmp_path, frame, suffix)
     out = tmp_path / f"out{suffix}"
     code = main(
         ["--model-dir", str(model_dir), "score", str(source), str(out), "--label", "Class",
@@ -333,13 +339,7 @@ def test_finite_values_whose_sum_overflows_are_not_an_error(model: FraudModel) -
 def test_sequential_and_overlapped_io_write_identical_files(
     tmp_path: Path, frame: pd.DataFrame, model_dir: Path, suffix: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = tmp_path / f"in{suffix}"
-    bad = with_bad_rows(frame)
-    if suffix == ".csv":
-        bad.to_csv(source, index=False)
-    else:
-        bad.astype(str).to_parquet(source, index=False)
-    (tmp_path / "policy.json").write_text(json.dumps(POLICY_WITH_RULE))
+    source = write_bad_rows_file(tmp_path, frame, suffix)
     summaries = []
     for mode in ("--overlap-io", "--no-overlap-io"):
         code = main(
