@@ -6,7 +6,7 @@ LABELS ?=
 COMPARE_OUT ?= monitoring/reports/compare
 
 .PHONY: challenger
-challenger: $(STAMP) ## check a model layer (FROM=training/runs/<name>) and copy it into layers/challenger
+challenger: $(STAMP) ## check a model layer (FROM=training/runs/<name>), copy it into layers/challenger, pair it with the champion
 	@test -n "$(FROM)" || { echo "usage: make challenger FROM=<model layer folder>" >&2; exit 2; }
 	$(PY) -m monitoring.promote stage "$(FROM)"
 
