@@ -218,9 +218,11 @@ class Telemetry:
         add("InferenceLatency", _MILLISECONDS, latency_ms)
         if route == "/predict/batch":
             add("BatchSize", _COUNT, len(decisions))
+        # Outcomes first: the agreement values can fill a line (100 values) and flush it, and a flush
+        # writes the outcomes counted so far; counted after it, they would wait for the next invocation.
+        self.count_outcomes(decisions)
         if challenged:
             self.challenger_decisions(challenged, agreed)
-        self.count_outcomes(decisions)
         return flagged
 
     # -- drift ----------------------------------------------------------------------------------------

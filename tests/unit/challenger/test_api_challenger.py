@@ -127,6 +127,19 @@ def test_a_shadowed_batch_past_the_emf_value_limit_counts_every_transaction(
     assert sum(emf_values(out, "Predictions")) == len(rows)
 
 
+def test_a_shadowed_batch_of_exactly_100_writes_its_decisions_in_its_own_invocation(
+    model_dir: Path, policy_dir: Path, challenger_dir: Path, traffic: np.ndarray, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The 100th agreement value fills an EMF line and flushes it mid-invocation; the outcomes counted
+    # for the batch must be in this invocation's lines, not left for the next one.
+    shadowed = service_with(model_dir, policy_dir, challenger_dir, "shadow")
+    capsys.readouterr()
+    shadowed.post("/predict/batch", {"transactions": [{"features": row} for row in traffic[:100].tolist()]})
+    out = capsys.readouterr().out
+    assert sum(emf_values(out, "Decisions")) == 100
+    assert len(emf_values(out, "ChallengerAgreement")) == 100
+
+
 def test_ab_answers_with_the_assigned_model_sticky_by_transaction_id(
     model_dir: Path, policy_dir: Path, challenger_dir: Path, traffic: np.ndarray
 ) -> None:
