@@ -99,6 +99,10 @@ class DecisionPipeline:
         self.challenger: Challenger | None = None
 
     def attach_challenger(self, challenger: Challenger | None) -> None:
+        if self.model.paired_with is not None and (
+            challenger is None or challenger.pipeline.model is not self.model.paired_with
+        ):
+            self.model.unpair()  # a pair with a detached challenger would score it for nothing
         self.challenger = challenger
 
     @property

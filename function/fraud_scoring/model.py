@@ -78,7 +78,7 @@ class _OneRowBinding:
     ``InferenceSession.run``; it saves about a quarter of a one-row score.
     """
 
-    __slots__ = ("_keep", "binding", "output", "paired", "row")
+    __slots__ = ("_keep", "binding", "output", "paired", "row", "session")
 
     def __init__(
         self,
@@ -93,6 +93,7 @@ class _OneRowBinding:
         # ``paired``: the paired challenger's probability output and its width (FraudModel.pair_with).
         self.paired = np.zeros((1, paired[1] if paired else 1), dtype=np.float32)
         self.output = np.zeros((1, output_width), dtype=np.float32)
+        self.session = session  # the binding runs in the session it was made for, whatever happens since
         self.binding = session.io_binding()
         self.binding.bind_cpu_input(manifest.input_name, self.row)
         self.binding.bind_output(
@@ -172,13 +173,20 @@ class FraudModel:
         self.paired_with = challenger
         self._local = threading.local()  # bindings of the paired session from now on
 
+    def unpair(self) -> None:
+        """Score one row in this model's own session again (the challenger was detached)."""
+        self._one_row_session = self.session
+        self._paired_output = None
+        self.paired_with = None
+        self._local = threading.local()
+
     def score_one(self, row: Sequence[float]) -> float:
         """Fraud probability of one transaction given as ``n_features`` numbers in manifest order."""
         if len(row) != self.n_features:
             raise ValueError(f"expected {self.n_features} features, got {len(row)}")
         binding = self._binding()
         binding.row[0] = row
-        self._one_row_session._sess.run_with_iobinding(binding.binding._iobinding, self._run_options)
+        binding.session._sess.run_with_iobinding(binding.binding._iobinding, self._run_options)
         return float(binding.output[0, self._positive])
 
     def score_again(self, scored_by: FraudModel) -> float:
@@ -290,16 +298,34 @@ def load_pairing(champion: FraudModel, challenger: FraudModel) -> bool:
     names = {meta.name for meta in session.get_outputs()}
     if champion.manifest.probability_output not in names or output not in names:
         raise ModelLoadError(f"{path}: outputs {sorted(names)} lack the champion's or {output!r}")
-    # The pair must score exactly as the two models do, row for row, before it answers for the champion.
-    probe = np.linspace(-3.0, 3.0, 16 * champion.n_features, dtype=np.float32).reshape(16, -1)
-    probe = np.vstack([probe, np.zeros((1, champion.n_features), np.float32)])
+    # The pair must score exactly as the two models do, row for row, before it answers for the champion:
+    # rows at many scales (features such as a time or an amount run to 1e5), in batch and one by one
+    # through the one-row binding requests use.
+    probe = _probe_rows(champion.n_features)
     both = session.run([champion.manifest.probability_output, output], {champion.manifest.input_name: probe})
     for got, model in zip(both, (champion, challenger), strict=True):
         want = np.asarray(model.score_many(probe))
         if not np.array_equal(np.asarray(got)[:, model._positive].astype(np.float64), want):
             raise ModelLoadError(f"{path}: scores differ from the {model.model_version} model's own")
+    binding = _OneRowBinding(
+        session, champion.manifest, champion._output_width, paired=(output, challenger._output_width)
+    )
+    for row in probe[:: max(1, len(probe) // 8)]:
+        binding.row[0] = row
+        session._sess.run_with_iobinding(binding.binding._iobinding, champion._run_options)
+        paired_scores = (float(binding.output[0, champion._positive]), float(binding.paired[0, challenger._positive]))
+        if paired_scores != (champion.score_one(row.tolist()), challenger.score_one(row.tolist())):
+            raise ModelLoadError(f"{path}: one-row scores differ from the two models' own")
     champion.pair_with(challenger, session, output)
     return True
+
+
+def _probe_rows(n_features: int) -> npt.NDArray[np.float32]:
+    """Rows of varied values at scales from 1 to 1e5, both signs, and a row of zeros."""
+    base = np.linspace(-1.0, 1.0, 8 * n_features).reshape(8, n_features)
+    scales = (1.0, 3.0, 30.0, 1_000.0, 30_000.0, 200_000.0)
+    rows = [np.roll(base, shift, axis=1) * scale for shift, scale in enumerate(scales)]
+    return np.vstack([*rows, np.zeros((1, n_features))]).astype(np.float32)
 
 
 def checked_layer_file(

@@ -164,3 +164,30 @@ def test_staging_writes_the_pair_and_a_new_stage_replaces_it(
     assert promote.main([*common, "stage", str(model_dir)]) == 0
     second = json.loads((staged / PAIRED_MANIFEST).read_text())
     assert second["challenger_onnx_sha256"] == load_model(model_dir).manifest.onnx_sha256
+
+
+def test_detaching_the_challenger_unpairs_the_champion(
+    model_dir: Path, paired_dir: Path, policy_dir: Path, traffic: np.ndarray
+) -> None:
+    champion = load_pipeline(model_dir, policy_dir)
+    shadow(champion, paired_dir)
+    assert champion.model.paired_with is not None
+    champion.attach_challenger(None)
+    assert champion.model.paired_with is None
+    row = traffic[0].tolist()
+    assert champion.decide_one(row)[0].score == load_model(model_dir).score_one(row)
+
+
+def test_staging_stays_staged_when_the_pair_cannot_be_made(
+    model_dir: Path, challenger_dir: Path, policy_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    champion = tmp_path / "model"
+    shutil.copytree(model_dir, champion)
+    (champion / "model.onnx").unlink()  # the champion's graph is gone: no pair, the challenger still staged
+    staged = tmp_path / "challenger"
+    common = ["--champion-dir", str(champion), "--challenger-dir", str(staged), "--policy-dir", str(policy_dir)]
+    assert promote.main([*common, "stage", str(challenger_dir)]) == 0
+    assert "not paired with the champion (FileNotFoundError" in capsys.readouterr().out
+    assert (staged / "model.onnx").is_file()
+    assert not (staged / PAIRED_ONNX).exists()
+    assert not (staged / PAIRED_MANIFEST).exists()
