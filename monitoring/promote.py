@@ -25,7 +25,7 @@ from fraud_scoring.decision import DecisionPipeline, load_pipeline
 from fraud_scoring.manifest import load_manifest
 from fraud_scoring.model import PAIRED_MANIFEST, PAIRED_ONNX, ModelLoadError
 from fraud_scoring.policy import PolicyError
-from monitoring.pairing import PairingError, write_pairing
+from monitoring.pairing import write_pairing
 
 CHAMPION_DIR = Path("layers/model")
 CHALLENGER_DIR = Path("layers/challenger")
@@ -106,8 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 write_pairing(args.champion_dir, target)
                 print(f"paired with the champion in {args.champion_dir}: a full shadow scores both in one run")
-            except PairingError as exc:
-                print(f"not paired with the champion ({exc}): a shadow scores in its own session")
+            except Exception as exc:  # the pair is an optimisation: any failure leaves the staged layer as it is
+                print(f"not paired with the champion ({type(exc).__name__}: {exc}): a shadow scores in its own session")
         print("next: deploy it next to the champion, watching only:  make deploy ENV=prod CHALLENGER_MODE=shadow")
         print("      then compare on live traffic (docs/rollout.md):  make compare LOGS=<exported decision logs>")
     else:
