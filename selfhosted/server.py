@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 
 from fraud_api.factory import Settings as ApiSettings
 from fraud_api.telemetry import TelemetrySettings
+from fraud_scoring.model import ModelLoadError, RuntimeOptions
 from selfhosted.settings import ServerSettings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -89,10 +90,12 @@ def main() -> None:
     try:
         settings = ServerSettings.from_env()
         # The app's own settings, read again by every worker: a bad one is refused here, once, in
-        # one line, instead of as a traceback per worker.
+        # one line, instead of as a traceback per worker. (Importing the app's modules here is not
+        # preloading it: no model and no ONNX Runtime session exist before the fork.)
         ApiSettings.from_env()
         TelemetrySettings.from_env()
-    except ValueError as exc:  # SettingsError is one
+        RuntimeOptions.from_env()
+    except (ValueError, ModelLoadError) as exc:  # SettingsError is a ValueError
         sys.stderr.write(f"selfhosted: {exc}\n")
         raise SystemExit(2) from exc
     created = MULTIPROC_ENV not in os.environ

@@ -87,7 +87,13 @@ def test_cpu_count_honours_a_cgroup_quota(tmp_path: Path, cpu_max: str, expected
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DRIFT_ENABLED", "maybe"), ("DRIFT_WINDOW", "ten"), ("DECISION_LOG_FEATURES", "ture"), ("BATCH_MAX_ITEMS", "0")],
+    [
+        ("DRIFT_ENABLED", "maybe"),
+        ("DRIFT_WINDOW", "ten"),
+        ("DECISION_LOG_FEATURES", "ture"),
+        ("BATCH_MAX_ITEMS", "0"),
+        ("ORT_INTRA_OP_THREADS", "two"),
+    ],
 )
 def test_a_bad_app_setting_stops_the_server_before_any_worker_in_one_line(name: str, value: str) -> None:
     # Port 1 on loopback: were the server to start anyway, it could not bind, and it would fail differently.
