@@ -299,24 +299,20 @@ def load_pairing(champion: FraudModel, challenger: FraudModel) -> bool:
     if champion.manifest.probability_output not in names or output not in names:
         raise ModelLoadError(f"{path}: outputs {sorted(names)} lack the champion's or {output!r}")
     # The pair must score exactly as the two models do, row for row, before it answers for the champion:
-    # rows at many scales (features such as a time or an amount run to 1e5), in batch and one by one
-    # through the one-row binding requests use.
+    # rows at many scales (features such as a time or an amount run to 1e5), in one batch first.
     probe = _probe_rows(champion.n_features)
     both = session.run([champion.manifest.probability_output, output], {champion.manifest.input_name: probe})
     for got, model in zip(both, (champion, challenger), strict=True):
         want = np.asarray(model.score_many(probe))
         if not np.array_equal(np.asarray(got)[:, model._positive].astype(np.float64), want):
             raise ModelLoadError(f"{path}: scores differ from the {model.model_version} model's own")
-    binding = _OneRowBinding(
-        session, champion.manifest, champion._output_width, paired=(output, challenger._output_width)
-    )
-    for row in probe[:: max(1, len(probe) // 8)]:
-        binding.row[0] = row
-        session._sess.run_with_iobinding(binding.binding._iobinding, champion._run_options)
-        paired_scores = (float(binding.output[0, champion._positive]), float(binding.paired[0, challenger._positive]))
-        if paired_scores != (champion.score_one(row.tolist()), challenger.score_one(row.tolist())):
-            raise ModelLoadError(f"{path}: one-row scores differ from the two models' own")
+    # One by one, through the path a request takes (score_one, then the challenger's score_again).
+    rows = probe.tolist()
+    own = [(champion.score_one(row), challenger.score_one(row)) for row in rows]
     champion.pair_with(challenger, session, output)
+    if [(champion.score_one(row), challenger.score_again(champion)) for row in rows] != own:
+        champion.unpair()
+        raise ModelLoadError(f"{path}: one-row scores differ from the two models' own")
     return True
 
 
