@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -79,8 +78,8 @@ def bench(challenger_dir: Path, calls: int, rounds: int) -> dict[str, Any]:
     from fraud_api.telemetry import Telemetry
     from fraud_scoring.challenger import ChallengerSettings, load_challenger
     from fraud_scoring.decision import load_pipeline
-    from fraud_scoring.model import PAIRED_MANIFEST, PAIRED_ONNX
     from monitoring.pairing import write_pairing
+    from monitoring.promote import copy_layer
     from tests.unit.api.lambda_events import FakeLambdaContext, rest_event
 
     model_dir = REPO / "layers" / "model"
@@ -88,11 +87,9 @@ def bench(challenger_dir: Path, calls: int, rounds: int) -> dict[str, Any]:
     # Staged as `make challenger` stages it: with the pair (monitoring/pairing.py) in a copy of the layer.
     workdir = tempfile.TemporaryDirectory(prefix="bench-challenger-")  # removed when the run ends
     staged = Path(workdir.name) / "challenger"
-    shutil.copytree(challenger_dir, staged)
-    for name in (PAIRED_ONNX, PAIRED_MANIFEST):
-        (staged / name).unlink(missing_ok=True)
     unpaired = staged.with_name("unpaired")
-    shutil.copytree(staged, unpaired)
+    for target in (staged, unpaired):
+        copy_layer(challenger_dir, target)  # the model files only: a pair the source may carry stays behind
     write_pairing(model_dir, staged)
     configurations = {
         "no challenger": None,
